@@ -1,0 +1,130 @@
+// swift-tools-version:6.1
+import Foundation
+import PackageDescription
+
+// Dependencies point one way: Core ← Crypto ← Store ← Node; Kit depends on Core only.
+// `PARLEY_TARGETS=ParleyCore,ParleyKit swift test` narrows the package to those modules, their
+// dependencies and their tests, so one part can be built and tested while another is being rewritten.
+
+let packageDependencies: [Package.Dependency] = [
+    .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+    .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+    .package(url: "https://github.com/apple/swift-metrics", from: "2.13.0"),
+    .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
+    .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
+    .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
+    .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
+    .package(url: "https://github.com/swift-server/async-http-client", from: "1.37.0"),
+    .package(url: "https://github.com/LebJe/TOMLKit", from: "0.6.0"),
+    .package(url: "https://github.com/HdrHistogram/hdrhistogram-swift", from: "0.2.0"),
+]
+
+let swiftSettings: [SwiftSetting] = [.swiftLanguageMode(.v6)]
+
+struct Module {
+    var target: Target
+    var localDependencies: [String]
+}
+
+func module(
+    _ name: String, path: String? = nil, kind: String = "regular",
+    local: [String] = [], external: [Target.Dependency] = [], resources: [Resource]? = nil,
+    linkerSettings: [LinkerSetting]? = nil
+) -> Module {
+    let deps = local.map { Target.Dependency.target(name: $0) } + external
+    let target: Target
+    switch kind {
+    case "test":
+        target = .testTarget(name: name, dependencies: deps, path: path, resources: resources, swiftSettings: swiftSettings)
+    case "executable":
+        target = .executableTarget(name: name, dependencies: deps, path: path, resources: resources, swiftSettings: swiftSettings, linkerSettings: linkerSettings)
+    default:
+        target = .target(name: name, dependencies: deps, path: path, resources: resources, swiftSettings: swiftSettings, linkerSettings: linkerSettings)
+    }
+    return Module(target: target, localDependencies: local)
+}
+
+let log = Target.Dependency.product(name: "Logging", package: "swift-log")
+let metrics = Target.Dependency.product(name: "Metrics", package: "swift-metrics")
+let prometheus = Target.Dependency.product(name: "Prometheus", package: "swift-prometheus")
+let lifecycle = Target.Dependency.product(name: "ServiceLifecycle", package: "swift-service-lifecycle")
+let grdb = Target.Dependency.product(name: "GRDB", package: "GRDB.swift")
+let hummingbird = Target.Dependency.product(name: "Hummingbird", package: "hummingbird")
+let hummingbirdTesting = Target.Dependency.product(name: "HummingbirdTesting", package: "hummingbird")
+let httpClient = Target.Dependency.product(name: "AsyncHTTPClient", package: "async-http-client")
+let toml = Target.Dependency.product(name: "TOMLKit", package: "TOMLKit")
+let hdr = Target.Dependency.product(name: "Histogram", package: "hdrhistogram-swift")
+let argumentParser = Target.Dependency.product(name: "ArgumentParser", package: "swift-argument-parser")
+
+let modules: [Module] = [
+    Module(target: .systemLibrary(name: "CSodium", pkgConfig: "libsodium",
+                                  providers: [.apt(["libsodium-dev"])]), localDependencies: []),
+    module("ParleyCore"),
+    module("ParleyCrypto", local: ["CSodium", "ParleyCore"]),
+    module("ParleyStore", local: ["ParleyCore"], external: [grdb, log]),
+    Module(target: .target(name: "CParleyABI"), localDependencies: []),
+    module("ParleyKit", local: ["ParleyCore", "CParleyABI"]),
+    module("ParleyKitTesting", local: ["ParleyKit"]),
+    module("WhatsAppAdapter", path: "Plugins/WhatsAppAdapter", local: ["ParleyKit"]),
+    module("MessengerAdapter", path: "Plugins/MessengerAdapter", local: ["ParleyKit"]),
+    module("InstagramAdapter", path: "Plugins/InstagramAdapter", local: ["ParleyKit"]),
+    // The documented example adapter of docs/ADAPTER_GUIDE.md, built and checked by ParleyKitTests.
+    module("ExampleAdapter", path: "docs/example/Sources/ExampleAdapter", local: ["ParleyKit"]),
+    module("example-child-adapter", path: "docs/example/Sources/example-child-adapter", kind: "executable", local: ["ExampleAdapter"]),
+    module("ParleyNode", local: ["ParleyCore", "ParleyCrypto", "ParleyStore", "ParleyKit"],
+           external: [log, metrics, prometheus, lifecycle, hummingbird, httpClient, toml, hdr]),
+    module("ParleySim", local: ["ParleyCore"], external: [grdb, log, lifecycle, hummingbird, httpClient]),
+    module("parley", kind: "executable",
+           local: ["ParleyCore", "ParleyCrypto", "ParleyStore", "ParleyKit", "ParleyKitTesting", "ParleyNode", "ParleySim"],
+           external: [argumentParser, log, lifecycle, hdr]),
+
+    module("ParleyCoreTests", kind: "test", local: ["ParleyCore"]),
+    module("ParleyCryptoTests", kind: "test", local: ["ParleyCrypto"]),
+    module("ParleyStoreTests", kind: "test", local: ["ParleyStore"]),
+    module("ParleyKitTests", kind: "test", local: ["ParleyKit", "ParleyKitTesting", "ExampleAdapter"]),
+    module("AdapterTests", kind: "test", local: ["ParleyKit", "ParleyKitTesting", "WhatsAppAdapter", "MessengerAdapter", "InstagramAdapter"]),
+    module("ParleySimTests", kind: "test", local: ["ParleySim"], external: [hummingbirdTesting]),
+    module("ParleyNodeTests", kind: "test", local: ["ParleyNode"], external: [hummingbirdTesting]),
+    module("EndToEndTests", kind: "test", local: ["ParleyNode", "ParleySim", "parley"]),
+]
+
+let dynamicAdapters = ["WhatsAppAdapter", "MessengerAdapter", "InstagramAdapter", "ExampleAdapter"]
+
+// Narrowing for development (see the comment at the top); CI builds everything.
+let selected: Set<String> = {
+    guard let list = ProcessInfo.processInfo.environment["PARLEY_TARGETS"], !list.isEmpty else {
+        return Set(modules.map(\.target.name))
+    }
+    let byName = Dictionary(uniqueKeysWithValues: modules.map { ($0.target.name, $0) })
+    var wanted = Set(list.split(separator: ",").map(String.init))
+    // A narrowed module brings its test target along.
+    for name in wanted { if byName[name + "Tests"] != nil { wanted.insert(name + "Tests") } }
+    var closure = Set<String>()
+    var stack = Array(wanted)
+    while let name = stack.popLast() {
+        guard closure.insert(name).inserted, let m = byName[name] else { continue }
+        stack.append(contentsOf: m.localDependencies)
+    }
+    return closure
+}()
+
+let included = modules.filter { selected.contains($0.target.name) }
+
+var products: [Product] = []
+for name in ["parley", "example-child-adapter"] where selected.contains(name) {
+    products.append(.executable(name: name, targets: [name]))
+}
+for name in ["ParleyCore", "ParleyCrypto", "ParleyStore", "ParleyKit", "ParleyKitTesting", "ParleyNode", "ParleySim"] where selected.contains(name) {
+    products.append(.library(name: name, targets: [name]))
+}
+for name in dynamicAdapters where selected.contains(name) {
+    products.append(.library(name: name, type: .dynamic, targets: [name]))
+}
+
+let package = Package(
+    name: "Parley",
+    platforms: [.macOS(.v15)],
+    products: products,
+    dependencies: packageDependencies,
+    targets: included.map(\.target)
+)

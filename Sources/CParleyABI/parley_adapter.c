@@ -1,0 +1,1 @@
+#include "parley_adapter.h"
