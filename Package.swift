@@ -35,7 +35,7 @@ func module(
     let target: Target
     switch kind {
     case "test":
-        target = .testTarget(name: name, dependencies: deps, path: path, resources: resources, swiftSettings: swiftSettings)
+        target = .testTarget(name: name, dependencies: deps, path: path, resources: resources, swiftSettings: swiftSettings, linkerSettings: linkerSettings)
     case "executable":
         target = .executableTarget(name: name, dependencies: deps, path: path, resources: resources, swiftSettings: swiftSettings, linkerSettings: linkerSettings)
     default:
@@ -56,6 +56,8 @@ let toml = Target.Dependency.product(name: "TOMLKit", package: "TOMLKit")
 let hdr = Target.Dependency.product(name: "Histogram", package: "hdrhistogram-swift")
 let argumentParser = Target.Dependency.product(name: "ArgumentParser", package: "swift-argument-parser")
 
+let allowSharedEntryPoint: [LinkerSetting] = [.unsafeFlags(["-Xlinker", "--allow-multiple-definition"], .when(platforms: [.linux]))]
+
 let modules: [Module] = [
     Module(target: .systemLibrary(name: "CSodium", pkgConfig: "libsodium",
                                   providers: [.apt(["libsodium-dev"])]), localDependencies: []),
@@ -74,18 +76,23 @@ let modules: [Module] = [
     module("ParleyNode", local: ["ParleyCore", "ParleyCrypto", "ParleyStore", "ParleyKit"],
            external: [log, metrics, prometheus, lifecycle, hummingbird, httpClient, toml, hdr]),
     module("ParleySim", local: ["ParleyCore"], external: [grdb, log, lifecycle, hummingbird, httpClient]),
+    // Runs a federation of real processes (simulators + nodes) on loopback: `parley demo`, `parley bench`, the end-to-end suite.
+    module("ParleyHarness", local: ["ParleyCore", "ParleyCrypto", "ParleyNode", "ParleySim"], external: [log, httpClient, hdr]),
     module("parley", kind: "executable",
-           local: ["ParleyCore", "ParleyCrypto", "ParleyStore", "ParleyKit", "ParleyKitTesting", "ParleyNode", "ParleySim"],
-           external: [argumentParser, log, lifecycle, hdr]),
+           local: ["ParleyCore", "ParleyCrypto", "ParleyStore", "ParleyKit", "ParleyKitTesting", "ParleyNode", "ParleySim", "ParleyHarness"],
+           external: [argumentParser, log, metrics, prometheus, lifecycle, hdr]),
 
     module("ParleyCoreTests", kind: "test", local: ["ParleyCore"]),
     module("ParleyCryptoTests", kind: "test", local: ["ParleyCrypto"]),
     module("ParleyStoreTests", kind: "test", local: ["ParleyStore"]),
-    module("ParleyKitTests", kind: "test", local: ["ParleyKit", "ParleyKitTesting", "ExampleAdapter"]),
-    module("AdapterTests", kind: "test", local: ["ParleyKit", "ParleyKitTesting", "WhatsAppAdapter", "MessengerAdapter", "InstagramAdapter"]),
+    module("ParleyKitTests", kind: "test", local: ["ParleyKit", "ParleyKitTesting", "ExampleAdapter"], linkerSettings: allowSharedEntryPoint),
+    // Every adapter exports the same `parley_adapter_v1` entry point (it is the ABI); a test binary that links
+    // several adapters statically keeps the first and calls the others through their Swift types.
+    module("AdapterTests", kind: "test", local: ["ParleyKit", "ParleyKitTesting", "WhatsAppAdapter", "MessengerAdapter", "InstagramAdapter"],
+           linkerSettings: allowSharedEntryPoint),
     module("ParleySimTests", kind: "test", local: ["ParleySim"], external: [hummingbirdTesting]),
     module("ParleyNodeTests", kind: "test", local: ["ParleyNode"], external: [hummingbirdTesting]),
-    module("EndToEndTests", kind: "test", local: ["ParleyNode", "ParleySim", "parley"]),
+    module("EndToEndTests", kind: "test", local: ["ParleyHarness"]),
 ]
 
 let dynamicAdapters = ["WhatsAppAdapter", "MessengerAdapter", "InstagramAdapter", "ExampleAdapter"]

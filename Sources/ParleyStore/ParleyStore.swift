@@ -1,1 +1,239 @@
-// ParleyStore
+import Foundation
+import GRDB
+import Logging
+import Synchronization
+
+/// The node's durable state: outbox, inbox, native-event dedup, id map, delivery state, keys, consent.
+///
+/// One SQLite file in WAL mode, opened as a GRDB `DatabasePool` (one writer, concurrent readers). Every method
+/// that writes several rows does so in one transaction, and every row is scoped by tenant, since one node may host
+/// several operators. Sealed envelopes are stored as opaque BLOBs; the store never sees content.
+///
+/// Durability: by default every commit is durable when the method returns, also across power loss
+/// (`PRAGMA synchronous = FULL`, which in WAL mode syncs the log at each commit). That is what lets the node
+/// acknowledge a webhook or a federation PUT as soon as the call returns. Batch methods
+/// (``ingest(_:)`` with many events, ``receive(tenant:origin:transactionId:envelopes:now:)``, the
+/// ``IngressCommitter``) put many rows under one sync, which is how throughput stays high with FULL.
+/// ``Options/Durability/normal`` skips the per-commit sync: a process crash still loses nothing, but a power loss or
+/// kernel crash may roll back the last commits, so it is only for benchmarks or throw-away nodes.
+///
+/// All timestamps are Unix milliseconds passed in by the caller (`now:`); the store has no clock.
+public final class ParleyStore: Sendable {
+    /// Open options.
+    public struct Options: Sendable {
+        public enum Durability: String, Sendable {
+            /// `synchronous = FULL`: an acknowledged commit survives process crash and power loss. The default.
+            case full
+            /// `synchronous = NORMAL`: survives process crash; a power loss may lose the last commits.
+            case normal
+        }
+
+        public var durability: Durability
+        /// How long a write waits for another process's lock before failing with ``StoreError/Code/busy``.
+        public var busyTimeout: TimeInterval
+        /// Concurrent read connections.
+        public var maximumReaders: Int
+
+        public init(durability: Durability = .full, busyTimeout: TimeInterval = 5, maximumReaders: Int = 4) {
+            self.durability = durability
+            self.busyTimeout = busyTimeout
+            self.maximumReaders = maximumReaders
+        }
+    }
+
+    /// The database file path.
+    public let path: String
+    let pool: DatabasePool
+    let logger: Logger
+    private let isClosed = Mutex(false)
+
+    /// Opens (creating if needed) the store at `path` and migrates it to the current schema.
+    ///
+    /// Creates missing parent directories (mode 0700) and a new file with mode 0600, since the store holds secret
+    /// keys. Applies only the migrations the file has not recorded yet.
+    /// - Throws: ``StoreError`` with ``StoreError/Code/openFailed``, ``StoreError/Code/schemaTooNew``,
+    ///   ``StoreError/Code/migrationFailed`` or the code of the SQLite failure.
+    public init(path: String, options: Options = Options(), logger: Logger = Logger(label: "parley.store")) throws(StoreError) {
+        self.path = path
+        self.logger = logger
+        let url = URL(fileURLWithPath: path)
+        let directory = url.deletingLastPathComponent()
+        do {
+            try FileManager.default.createDirectory(
+                at: directory, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
+        } catch {
+            throw StoreError(.openFailed, "cannot create directory \(directory.path) for the store: \(error.localizedDescription)")
+        }
+        // Create the file ourselves so it (and the -wal/-shm files SQLite derives from it) is private.
+        if !FileManager.default.fileExists(atPath: path) {
+            guard FileManager.default.createFile(atPath: path, contents: nil, attributes: [.posixPermissions: 0o600]) else {
+                throw StoreError(.openFailed, "cannot create the store file \(path); check that its directory is writable")
+            }
+        }
+
+        var config = Configuration()
+        config.label = "parley.store"
+        config.busyMode = .timeout(options.busyTimeout)
+        config.maximumReaderCount = max(1, options.maximumReaders)
+        let synchronous = options.durability == .full ? "FULL" : "NORMAL"
+        let pool: DatabasePool
+        do {
+            pool = try DatabasePool(path: path, configuration: config)
+        } catch {
+            throw StoreError.wrap(error, "opening the store at \(path)")
+        }
+        self.pool = pool
+        // GRDB sets `synchronous = NORMAL` on the writer when it enables WAL, after `prepareDatabase` ran, so the
+        // level is set here, on the pool's one long-lived writer connection, before anything is written.
+        do {
+            try pool.writeWithoutTransaction { db in
+                try db.execute(sql: "PRAGMA synchronous = \(synchronous)")
+            }
+        } catch {
+            try? pool.close()
+            throw StoreError.wrap(error, "configuring durability of \(path)")
+        }
+
+        let migrator = Schema.migrator
+        do {
+            let superseded = try pool.read { db in try migrator.hasBeenSuperseded(db) }
+            if superseded {
+                try? pool.close()
+                throw StoreError(.schemaTooNew, "the store at \(path) was written by a newer Parley (unknown schema migrations); upgrade Parley or restore an older backup")
+            }
+        } catch let error as StoreError {
+            throw error
+        } catch {
+            try? pool.close()
+            throw StoreError.wrap(error, "reading the schema version of \(path)")
+        }
+        do {
+            try migrator.migrate(pool)
+        } catch {
+            try? pool.close()
+            let wrapped = StoreError.wrap(error, "migrating the store at \(path)")
+            throw wrapped.code == .internal || wrapped.code == .constraint
+                ? StoreError(.migrationFailed, wrapped.message) : wrapped
+        }
+        logger.debug("store opened", metadata: ["path": "\(path)", "durability": "\(options.durability.rawValue)"])
+    }
+
+    /// Closes every connection. Later calls throw ``StoreError/Code/closed``. Safe to call twice.
+    public func close() throws(StoreError) {
+        let wasClosed = isClosed.withLock { closed in
+            defer { closed = true }
+            return closed
+        }
+        if wasClosed { return }
+        do { try pool.close() } catch { throw StoreError.wrap(error, "closing the store") }
+    }
+
+    /// The migrations recorded in the file, in order (e.g. `["v1"]`).
+    public func appliedMigrations() async throws(StoreError) -> [String] {
+        try await read("listing migrations") { db in
+            try String.fetchAll(db, sql: "SELECT identifier FROM grdb_migrations ORDER BY rowid")
+        }
+    }
+
+    /// Tenants that have any queued row, key, or consent record.
+    public func tenants() async throws(StoreError) -> [String] {
+        try await read("listing tenants") { db in
+            try String.fetchAll(db, sql: """
+                SELECT tenant FROM outbox UNION SELECT tenant FROM inbox UNION SELECT tenant FROM key_material
+                UNION SELECT tenant FROM consent ORDER BY 1
+                """)
+        }
+    }
+
+    /// Runs a read-only query and returns its first column as text (for `parley status` diagnostics and tests),
+    /// e.g. `PRAGMA journal_mode` or `PRAGMA integrity_check`.
+    func scalarTexts(_ sql: String) async throws(StoreError) -> [String] {
+        try await read("running a diagnostic query") { db in
+            try Row.fetchAll(db, sql: sql).map { row in Self.text(row[0]) }
+        }
+    }
+
+    private static func text(_ value: DatabaseValue) -> String {
+        switch value.storage {
+        case .null: "NULL"
+        case .int64(let int): String(int)
+        case .double(let double): String(double)
+        case .string(let string): string
+        case .blob(let data): data.map { String(format: "%02x", $0) }.joined()
+        }
+    }
+
+    /// Runs raw SQL in a write transaction (tests only: to simulate files from other versions).
+    func unsafeExecute(_ sql: String) async throws(StoreError) {
+        try await write("running raw SQL") { db in try db.execute(sql: sql) }
+    }
+
+    /// Runs a PRAGMA on the writer connection (where `synchronous` and friends were set).
+    func writerPragma(_ name: String) async throws(StoreError) -> String? {
+        try await write("reading PRAGMA \(name)") { db in
+            try Row.fetchOne(db, sql: "PRAGMA \(name)").map { row in Self.text(row[0]) }
+        }
+    }
+
+    // MARK: Transaction helpers
+
+    /// Runs `body` in one write transaction; the transaction is committed (and synced) before this returns.
+    func write<T: Sendable>(_ operation: String, _ body: @escaping @Sendable (Database) throws -> T) async throws(StoreError) -> T {
+        if isClosed.withLock({ $0 }) { throw StoreError(.closed, "\(operation) failed: the store is closed") }
+        do {
+            return try await pool.write(body)
+        } catch {
+            let wrapped = StoreError.wrap(error, operation)
+            logger.warning("store write failed", metadata: ["operation": "\(operation)", "code": "\(wrapped.code.rawValue)"])
+            throw wrapped
+        }
+    }
+
+    func read<T: Sendable>(_ operation: String, _ body: @escaping @Sendable (Database) throws -> T) async throws(StoreError) -> T {
+        if isClosed.withLock({ $0 }) { throw StoreError(.closed, "\(operation) failed: the store is closed") }
+        do {
+            return try await pool.read(body)
+        } catch {
+            throw StoreError.wrap(error, operation)
+        }
+    }
+}
+
+// MARK: - Validation
+
+enum Check {
+    static func name(_ value: String, _ what: String) throws(StoreError) {
+        if value.isEmpty { throw .invalid("\(what) must not be empty") }
+        if value.utf8.count > 1024 { throw .invalid("\(what) is longer than 1024 bytes") }
+    }
+
+    static func envelopeId(_ value: Data) throws(StoreError) {
+        if value.isEmpty || value.count > 64 {
+            throw .invalid("envelope id must be 1–64 bytes, got \(value.count)")
+        }
+    }
+
+    static func canonicalId(_ value: Data) throws(StoreError) {
+        if value.count != 32 { throw .invalid("canonical message id must be 32 bytes, got \(value.count)") }
+    }
+
+    static func positive(_ value: Int, _ what: String) throws(StoreError) {
+        if value <= 0 { throw .invalid("\(what) must be positive, got \(value)") }
+    }
+
+    static func leaseEnd(now: Int64, leaseMillis: Int64) throws(StoreError) -> Int64 {
+        let (end, overflow) = now.addingReportingOverflow(leaseMillis)
+        if overflow { throw .invalid("lease end \(now) + \(leaseMillis) ms does not fit in Int64 milliseconds") }
+        return end
+    }
+
+    static func mapping(_ m: IdMapping) throws(StoreError) {
+        try name(m.app, "app")
+        try name(m.conversation, "conversation")
+        try name(m.nativeId, "native id")
+        try canonicalId(m.canonicalId)
+    }
+}
+
+/// A new lease token: random, so a stale holder can never match a newer claim.
+func newLeaseToken() -> String { UUID().uuidString.lowercased() }

@@ -1,0 +1,212 @@
+import AsyncHTTPClient
+import Foundation
+import Logging
+import ParleyCrypto
+import ParleySim
+
+/// One operator of a test or demo federation: an app simulator, its bridge node, and the app's local user.
+public struct Operator: Sendable {
+    /// `whatsapp`, `messenger` or `instagram`: the app, the adapter and the config template name.
+    public let app: String
+    public let domain: String
+    public let tenant: String
+    /// The app's own user in the scripted conversation.
+    public let user: String
+    public let userName: String
+    /// Business accounts in this app that stand for the other operators' users: other app → account id.
+    public let accounts: [String: String]
+
+    /// The three operators of `Config/demo/`.
+    public static let demo: [Operator] = [
+        Operator(app: "whatsapp", domain: "whatsapp.demo", tenant: "wa", user: "15551230001", userName: "Alice",
+                 accounts: ["messenger": "100000000000011", "instagram": "100000000000012"]),
+        Operator(app: "messenger", domain: "messenger.demo", tenant: "fb", user: "2400000000000001", userName: "Bob",
+                 accounts: ["whatsapp": "200000000000021", "instagram": "200000000000022"]),
+        Operator(app: "instagram", domain: "instagram.demo", tenant: "ig", user: "1784000000000001", userName: "Carol",
+                 accounts: ["whatsapp": "178400000000031", "messenger": "178400000000032"]),
+    ]
+}
+
+/// A federation of real processes on loopback: per operator a `parley sim` and a `parley serve`, on free ports,
+/// from the templates in `Config/demo/`. Everything it starts, ``stop()`` stops (and `ManagedProcess` kills on
+/// release as a last resort).
+public final class Federation: Sendable {
+    public static let appSecret = "demo-app-secret"
+    public static let accessToken = "demo-access-token"
+
+    public let executable: String
+    public let configDirectory: String
+    public let workDirectory: String
+    public let operators: [Operator]
+    public let http: HTTPClient
+    let nodePorts: [String: Int]
+    let simPorts: [String: Int]
+    let nodeProcesses: [String: ManagedProcess]
+    let simProcesses: [String: ManagedProcess]
+    public let nodeKeys: [String: String]
+
+    /// Prepares configs, keys and ports; nothing runs until ``start()``.
+    /// - Parameters:
+    ///   - executable: the `parley` binary to run.
+    ///   - configDirectory: where the `<app>.toml` templates are (the repository's `Config/demo`).
+    ///   - workDirectory: a fresh directory for data, configs and logs.
+    public init(executable: String, configDirectory: String, workDirectory: String, operators: [Operator] = Operator.demo,
+                logLevel: String = "info", http: HTTPClient = .shared) throws {
+        self.executable = executable
+        self.configDirectory = configDirectory
+        self.workDirectory = workDirectory
+        self.operators = operators
+        self.http = http
+        var nodePorts: [String: Int] = [:], simPorts: [String: Int] = [:], keys: [String: String] = [:]
+        var used = Set<Int>()
+        func port() throws -> Int {
+            var candidate = try FreePort.next()
+            while used.contains(candidate) { candidate = try FreePort.next() }
+            used.insert(candidate)
+            return candidate
+        }
+        let fm = FileManager.default
+        try fm.createDirectory(atPath: workDirectory, withIntermediateDirectories: true)
+        for op in operators {
+            nodePorts[op.app] = try port()
+            simPorts[op.app] = try port()
+            let dataDir = "\(workDirectory)/\(op.app)/node"
+            try fm.createDirectory(atPath: dataDir, withIntermediateDirectories: true)
+            try fm.createDirectory(atPath: "\(workDirectory)/\(op.app)/sim", withIntermediateDirectories: true)
+            let keyFile = "\(dataDir)/node.key"
+            let key = fm.fileExists(atPath: keyFile) ? try NodeSigningKey(contentsOfFile: keyFile) : NodeSigningKey.generate()
+            if !fm.fileExists(atPath: keyFile) { try key.write(toFile: keyFile) }
+            keys[op.app] = key.publicKey.base64
+        }
+        self.nodePorts = nodePorts
+        self.simPorts = simPorts
+        self.nodeKeys = keys
+        var nodes: [String: ManagedProcess] = [:], sims: [String: ManagedProcess] = [:]
+        for op in operators {
+            let template = try String(contentsOfFile: "\(configDirectory)/\(op.app).toml", encoding: .utf8)
+            let peers = operators.filter { $0.app != op.app }
+            var values = [
+                "NODE_PORT": String(nodePorts[op.app]!), "SIM_PORT": String(simPorts[op.app]!),
+                "DATA_DIR": "\(workDirectory)/\(op.app)/node", "LOG_LEVEL": logLevel,
+            ]
+            for (index, peer) in peers.enumerated() {
+                values["PEER\(index + 1)_PORT"] = String(nodePorts[peer.app]!)
+                values["PEER\(index + 1)_KEY"] = keys[peer.app]!
+            }
+            var text = template
+            for (key, value) in values { text = text.replacingOccurrences(of: "${\(key)}", with: value) }
+            let configPath = "\(workDirectory)/\(op.app)/node.toml"
+            try text.write(toFile: configPath, atomically: true, encoding: .utf8)
+            nodes[op.app] = ManagedProcess(
+                name: "\(op.app)-node", executable: executable, arguments: ["serve", "--config", configPath],
+                logPath: "\(workDirectory)/\(op.app)/node.log",
+                environment: Self.environment)
+            sims[op.app] = ManagedProcess(
+                name: "\(op.app)-sim", executable: executable,
+                arguments: [
+                    "sim", op.app, "--port", String(simPorts[op.app]!), "--data", "\(workDirectory)/\(op.app)/sim",
+                    "--webhook", "http://127.0.0.1:\(nodePorts[op.app]!)/webhooks/\(op.tenant)",
+                    "--app-secret", Self.appSecret, "--access-token", Self.accessToken, "--verify-token", "demo-verify-token",
+                ],
+                logPath: "\(workDirectory)/\(op.app)/sim.log")
+        }
+        self.nodeProcesses = nodes
+        self.simProcesses = sims
+    }
+
+    /// What the nodes' configs read secrets from.
+    public static var environment: [String: String] { ["PARLEY_DEMO_APP_SECRET": Self.appSecret, "PARLEY_DEMO_ACCESS_TOKEN": Self.accessToken] }
+
+    public func configPath(_ app: String) -> String { "\(workDirectory)/\(app)/node.toml" }
+    public func nodeURL(_ app: String) -> String { "http://127.0.0.1:\(nodePorts[app]!)" }
+    public func simURL(_ app: String) -> String { "http://127.0.0.1:\(simPorts[app]!)" }
+    public func sim(_ app: String) -> SimulatorClient { SimulatorClient(baseURL: simURL(app), httpClient: http) }
+    public func node(_ app: String) -> ManagedProcess { nodeProcesses[app]! }
+    public func simulator(_ app: String) -> ManagedProcess { simProcesses[app]! }
+    public func op(_ app: String) -> Operator { operators.first { $0.app == app }! }
+    public var dataDirectory: String { workDirectory }
+
+    /// Starts every simulator and node, waits until all answer, creates the scripted users and records their consent.
+    public func start(grantConsent: Bool = true) async throws {
+        for op in operators { try simProcesses[op.app]!.start() }
+        for op in operators {
+            try await waitForHTTP("\(simURL(op.app))/sim/users", process: simProcesses[op.app]!)
+        }
+        if grantConsent {
+            for op in operators { try await runCLI(["users", "consent", "grant", "--config", configPath(op.app), op.user]) }
+        }
+        for op in operators { try nodeProcesses[op.app]!.start() }
+        for op in operators { try await waitForHTTP("\(nodeURL(op.app))/readyz", process: nodeProcesses[op.app]!) }
+        for op in operators { _ = try await sim(op.app).createUser(op.user, name: op.userName) }
+    }
+
+    /// Restarts one node (after a kill) and waits until it answers.
+    public func restartNode(_ app: String) async throws {
+        try nodeProcesses[app]!.start()
+        try await waitForHTTP("\(nodeURL(app))/readyz", process: nodeProcesses[app]!)
+    }
+
+    /// Stops everything: nodes first (they finish in-flight work), then simulators.
+    public func stop() async {
+        await withTaskGroup(of: Void.self) { group in
+            for process in nodeProcesses.values { group.addTask { await process.stop() } }
+        }
+        await withTaskGroup(of: Void.self) { group in
+            for process in simProcesses.values { group.addTask { await process.stop() } }
+        }
+    }
+
+    /// Runs a one-shot `parley` subcommand and fails with its output when it exits non-zero.
+    public func runCLI(_ arguments: [String]) async throws {
+        let log = "\(workDirectory)/cli.log"
+        let process = ManagedProcess(name: "parley \(arguments.first ?? "")", executable: executable, arguments: arguments, logPath: log, environment: Self.environment)
+        try process.start()
+        let status = await process.waitForExit(timeout: .seconds(60))
+        guard status == 0 else { throw HarnessError("harness.cli", "parley \(arguments.joined(separator: " ")) failed:\n\(process.tail(10))") }
+    }
+
+    /// Polls `url` until it answers 2xx, the process dies, or `timeout` passes.
+    public func waitForHTTP(_ url: String, process: ManagedProcess, timeout: Duration = .seconds(60)) async throws {
+        let deadline = ContinuousClock.now + timeout
+        while ContinuousClock.now < deadline {
+            if !process.isRunning {
+                throw HarnessError("harness.exited", "\(process.name) exited during start-up:\n\(process.tail())")
+            }
+            var request = HTTPClientRequest(url: url)
+            request.method = .GET
+            if let response = try? await http.execute(request, timeout: .seconds(2)), (200..<300).contains(Int(response.status.code)) {
+                _ = try? await response.body.collect(upTo: 1 << 20)
+                return
+            }
+            try await Task.sleep(for: .milliseconds(100))
+        }
+        throw HarnessError("harness.timeout", "\(process.name) did not answer \(url) within \(timeout):\n\(process.tail())")
+    }
+
+    /// Every file under the work directory whose bytes contain `needle` (for the relay property).
+    public func filesContaining(_ needle: String, under subdirectory: String = "") -> [String] {
+        let root = subdirectory.isEmpty ? workDirectory : "\(workDirectory)/\(subdirectory)"
+        guard let enumerator = FileManager.default.enumerator(atPath: root) else { return [] }
+        let pattern = Data(needle.utf8)
+        var hits: [String] = []
+        for case let relative as String in enumerator {
+            let path = "\(root)/\(relative)"
+            guard let data = FileManager.default.contents(atPath: path), data.range(of: pattern) != nil else { continue }
+            hits.append(path)
+        }
+        return hits
+    }
+}
+
+/// Polls until `condition` returns a value, or fails after `timeout`.
+public func eventually<T: Sendable>(
+    _ what: String, timeout: Duration = .seconds(30), every interval: Duration = .milliseconds(20),
+    _ condition: @Sendable () async throws -> T?
+) async throws -> T {
+    let deadline = ContinuousClock.now + timeout
+    while true {
+        if let value = try await condition() { return value }
+        if ContinuousClock.now >= deadline { throw HarnessError("harness.timeout", "timed out after \(timeout) waiting for \(what)") }
+        try await Task.sleep(for: interval)
+    }
+}

@@ -1,0 +1,172 @@
+import AsyncHTTPClient
+import Foundation
+import Logging
+import ParleyCore
+import ParleyCrypto
+import ParleyKit
+import ParleyStore
+import Prometheus
+import ServiceLifecycle
+import Synchronization
+
+/// A failure to start a node, with a stable code.
+public struct NodeError: Error, Sendable, CustomStringConvertible {
+    public var code: String
+    public var message: String
+    public init(_ code: String, _ message: String) {
+        self.code = code
+        self.message = message
+    }
+    public var description: String { "\(message) [\(code)]" }
+}
+
+/// A configured peer at run time.
+struct PeerRuntime: Sendable {
+    let config: PeerConfig
+    let publicKey: NodePublicKey
+}
+
+/// One operator's bridge node: ingress webhooks, federation with peers, egress to the native API.
+///
+/// Build it with ``init(config:adapterLoader:logger:registry:)`` and run ``services`` in a `ServiceGroup`.
+public final class BridgeNode: Sendable {
+    public let config: NodeConfig
+    let logger: Logger
+    let store: ParleyStore
+    let nodeKey: NodeSigningKey
+    let tenants: [String: TenantRuntime]
+    let tenantsByDomain: [String: TenantRuntime]
+    let peers: [String: PeerRuntime]
+    /// Operator domain → the peer node that serves it (our own tenants route to ourselves).
+    let routes: [String: String]
+    let http: HTTPClient
+    let metrics = NodeMetrics()
+    let registry: PrometheusCollectorRegistry?
+    let keys: KeyDirectory
+    let sealing: Sealing
+    let wakeups: Wakeups
+    let trace = TraceLog()
+    let ready = Atomic<Bool>(false)
+    let boundPort = Atomic<Int>(0)
+
+    /// Opens the store, loads the signing key and the tenants' adapters. `adapterLoader` turns a config's
+    /// adapter source into an adapter (the executable passes one that knows where bundled adapters live).
+    public init(
+        config: NodeConfig, adapterLoader: (AdapterSource) throws -> any Adapter, logger: Logger,
+        registry: PrometheusCollectorRegistry? = nil
+    ) throws {
+        self.config = config
+        self.logger = logger
+        self.registry = registry
+        try FileManager.default.createDirectory(atPath: config.dataDirectory, withIntermediateDirectories: true)
+        if !FileManager.default.fileExists(atPath: config.signingKeyFile) {
+            guard config.createSigningKey else {
+                throw NodeError("node.no_signing_key", "\(config.file): node.signing_key_file \(config.signingKeyFile) does not exist (create it with `parley keys generate`, or set create_signing_key = true)")
+            }
+            try NodeSigningKey.generate().write(toFile: config.signingKeyFile)
+        }
+        self.nodeKey = try NodeSigningKey(contentsOfFile: config.signingKeyFile)
+        self.store = try ParleyStore(path: config.dataDirectory + "/parley.sqlite", logger: logger)
+
+        var tenants: [String: TenantRuntime] = [:], byDomain: [String: TenantRuntime] = [:]
+        var adapterNames: [String: String] = [:]
+        for tenantConfig in config.tenants {
+            let adapter = try adapterLoader(tenantConfig.adapter)
+            let runtime = TenantRuntime(config: tenantConfig, adapter: adapter)
+            tenants[tenantConfig.name] = runtime
+            byDomain[tenantConfig.domain] = runtime
+            adapterNames[tenantConfig.name] = adapter.name
+        }
+        self.tenants = tenants
+        self.tenantsByDomain = byDomain
+
+        var peers: [String: PeerRuntime] = [:], routes: [String: String] = [:]
+        for peer in config.peers {
+            let key = try NodePublicKey(base64: peer.signingKey)
+            peers[peer.domain] = PeerRuntime(config: peer, publicKey: key)
+            for served in peer.serves { routes[served] = peer.domain }
+        }
+        // Our own tenants are reached through our own federation endpoint, so same-node traffic takes the same path.
+        let selfPeer = PeerConfig(domain: config.domain, url: config.publicURL, signingKey: nodeKey.publicKey.base64, serves: config.tenants.map(\.domain))
+        peers[config.domain] = PeerRuntime(config: selfPeer, publicKey: nodeKey.publicKey)
+        for tenant in config.tenants { routes[tenant.domain] = config.domain }
+        self.peers = peers
+        self.routes = routes
+
+        var httpConfig = HTTPClient.Configuration()
+        httpConfig.timeout = .init(connect: .seconds(5), read: .seconds(30))
+        httpConfig.connectionPool = .init(idleTimeout: .seconds(60))
+        self.http = HTTPClient(eventLoopGroupProvider: .singleton, configuration: httpConfig)
+        self.keys = KeyDirectory(store: store, nodeKey: nodeKey, http: http, logger: logger)
+        self.sealing = Sealing()
+        self.wakeups = Wakeups()
+        logger.info("node configured", metadata: [
+            "domain": .string(config.domain), "tenants": .string(adapterNames.map { "\($0.key)=\($0.value)" }.sorted().joined(separator: ",")),
+            "peers": .string(config.peers.map(\.domain).joined(separator: ",")), "key": .string(nodeKey.keyId.hex),
+        ])
+    }
+
+    /// The long-running parts: the HTTP server, one sender per peer, one egress worker per tenant, retention.
+    public func services(onListening: @escaping @Sendable (Int) async -> Void = { _ in }) -> [any Service] {
+        var services: [any Service] = [HTTPService(node: self, onListening: onListening)]
+        for tenant in tenants.values.sorted(by: { $0.name < $1.name }) {
+            for peer in peers.keys.sorted() {
+                services.append(PeerSender(node: self, tenant: tenant, peer: peer))
+            }
+            services.append(EgressWorker(node: self, tenant: tenant))
+            services.append(RetentionService(node: self, tenant: tenant))
+        }
+        return services
+    }
+
+    /// Closes the HTTP client and the store; call after the service group has finished.
+    public func shutdown() async {
+        try? await http.shutdown()
+        try? store.close()
+    }
+
+    /// The node's public signing key (base64), as peers pin it.
+    public var signingPublicKey: String { nodeKey.publicKey.base64 }
+
+    static func nowMillis() -> Int64 { Int64(Date().timeIntervalSince1970 * 1000) }
+
+    func peerFor(domain: String) -> PeerRuntime? { routes[domain].flatMap { peers[$0] } }
+
+    /// Backoff with full jitter: base·2^attempt, capped.
+    func backoffMillis(attempt: Int) -> Int64 {
+        let base = Double(config.limits.retryBaseMilliseconds)
+        let cap = Double(config.limits.retryMaxMilliseconds)
+        let ceiling = min(cap, base * pow(2, Double(min(attempt, 30))))
+        return Int64(Double.random(in: ceiling / 2...ceiling))
+    }
+}
+
+/// Lets producers wake the worker that consumes their rows, so idle workers sleep instead of polling hard.
+final class Wakeups: Sendable {
+    private let waiters = Mutex<[String: [CheckedContinuation<Void, Never>]]>([:])
+    private let pending = Mutex<Set<String>>([])
+
+    func signal(_ key: String) {
+        let woken = waiters.withLock { $0.removeValue(forKey: key) ?? [] }
+        if woken.isEmpty { _ = pending.withLock { $0.insert(key) } }
+        for continuation in woken { continuation.resume() }
+    }
+
+    /// Waits for a signal on `key`, or `timeout`, whichever comes first.
+    func wait(_ key: String, timeout: Duration) async {
+        if pending.withLock({ $0.remove(key) != nil }) { return }
+        await withTaskGroup(of: Void.self) { group in
+            group.addTask {
+                await withCheckedContinuation { continuation in
+                    self.waiters.withLock { $0[key, default: []].append(continuation) }
+                }
+            }
+            group.addTask {
+                try? await Task.sleep(for: timeout)
+                if !Task.isCancelled { self.signal(key) }
+            }
+            await group.next()
+            group.cancelAll()
+        }
+    }
+}

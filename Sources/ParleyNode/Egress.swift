@@ -1,0 +1,306 @@
+import AsyncHTTPClient
+import Foundation
+import Logging
+import NIOCore
+import NIOHTTP1
+import ParleyCore
+import ParleyCrypto
+import ParleyKit
+import ParleyStore
+import ServiceLifecycle
+
+/// A local refusal that must reach the sender's app as a native "failed" status. It carries no content: only
+/// the native id of the refused message and the reason. Stored in the inbox with our own domain as origin.
+struct FailureNotice: Sendable {
+    static let payloadType: UInt8 = 3
+    var nativeTarget: String
+    var failure: BridgeEvent.Failure
+
+    func encoded() -> [UInt8] {
+        var out: [UInt8] = [Self.payloadType]
+        for field in [nativeTarget, failure.code, failure.message] {
+            let utf8 = Array(field.utf8.prefix(Int(UInt16.max)))
+            out += [UInt8(utf8.count >> 8), UInt8(utf8.count & 0xFF)] + utf8
+        }
+        return out
+    }
+
+    init(nativeTarget: String, failure: BridgeEvent.Failure) {
+        self.nativeTarget = nativeTarget
+        self.failure = failure
+    }
+
+    init?(decoding bytes: [UInt8]) {
+        guard bytes.first == Self.payloadType else { return nil }
+        var cursor = 1
+        var fields: [String] = []
+        while cursor < bytes.count, fields.count < 3 {
+            guard cursor + 2 <= bytes.count else { return nil }
+            let length = Int(bytes[cursor]) << 8 | Int(bytes[cursor + 1])
+            cursor += 2
+            guard cursor + length <= bytes.count, let s = String(validating: bytes[cursor..<cursor + length], as: UTF8.self) else { return nil }
+            fields.append(s)
+            cursor += length
+        }
+        guard fields.count == 3, cursor == bytes.count else { return nil }
+        self.init(nativeTarget: fields[0], failure: BridgeEvent.Failure(code: fields[1], message: fields[2]))
+    }
+}
+
+extension BridgeNode {
+    /// Queues a native "failed" status for `event` (a message from one of our users that was refused).
+    func queueFailureNotice(tenant: TenantRuntime, event: BridgeEvent, refusal: Refusal, now: Int64) async throws {
+        guard !event.nativeId.isEmpty else { return }
+        let conversation = ConversationKey(localUser: event.sender, account: event.recipient ?? "-")
+        try await queueNotice(tenant: tenant, conversation: conversation, nativeTarget: event.nativeId, failure: refusal.failure, key: Self.eventKey(event), now: now)
+        metrics.failed(tenant: tenant.name, peer: "local", reason: refusal.code)
+        logger.notice("refused", metadata: ["tenant": .string(tenant.name), "code": .string(refusal.code)])
+    }
+
+    func queueNotice(tenant: TenantRuntime, conversation: ConversationKey, nativeTarget: String, failure: BridgeEvent.Failure, key: String, now: Int64) async throws {
+        let notice = FailureNotice(nativeTarget: nativeTarget, failure: failure)
+        let id = Array(Hashing.sha256(Array("notice|\(key)".utf8)).prefix(16))
+        _ = try await store.receive(
+            tenant: tenant.name, origin: tenant.domain, transactionId: "notice-\(Hex.encode(id))",
+            envelopes: [InboundEnvelope(envelopeId: Data(id), conversation: conversation.rawValue, sealed: Data(notice.encoded()))],
+            now: now)
+        wakeups.signal("egress:\(tenant.name)")
+    }
+
+    /// Sends one native request to the tenant's app and reads the answer with the adapter.
+    func sendNative(_ request: NativeRequest, tenant: TenantRuntime, idempotencyKey: String) async -> (SendOutcome, retryAfterMillis: Int64?) {
+        var http = HTTPClientRequest(url: tenant.config.apiBaseURL + request.path)
+        http.method = HTTPMethod(rawValue: request.method)
+        http.headers.add(name: "Authorization", value: "Bearer \(tenant.config.accessToken.value)")
+        http.headers.add(name: "Content-Type", value: request.contentType)
+        http.headers.add(name: "X-Parley-Idempotency-Key", value: idempotencyKey)
+        http.body = .bytes(request.body)
+        do {
+            let response = try await self.http.execute(http, timeout: .seconds(30))
+            let body = try await response.body.collect(upTo: 1 << 20)
+            let retryAfter = response.headers.first(name: "Retry-After").flatMap(Int64.init).map { $0 * 1000 }
+            do {
+                return (try tenant.adapter.decodeSendResponse(status: Int(response.status.code), body: Array(buffer: body)), retryAfter)
+            } catch {
+                if response.status.code >= 500 || response.status.code == 429 {
+                    return (.retryable(BridgeEvent.Failure(code: "native.http_\(response.status.code)", message: "the app answered \(response.status.code)")), retryAfter)
+                }
+                return (.rejected(BridgeEvent.Failure(code: error.code.rawValue, message: error.message)), nil)
+            }
+        } catch {
+            return (.retryable(BridgeEvent.Failure(code: "native.unreachable", message: "cannot reach the app's API: \(error)")), nil)
+        }
+    }
+}
+
+/// Delivers what arrived for one tenant's users to its app's native API, in order per conversation.
+struct EgressWorker: Service {
+    let node: BridgeNode
+    let tenant: TenantRuntime
+
+    func run() async throws {
+        let key = "egress:\(tenant.name)"
+        while !Task.isShuttingDownGracefully, !Task.isCancelled {
+            let worked: Bool
+            do {
+                worked = try await runOnce()
+            } catch {
+                node.logger.error("egress pass failed", metadata: ["tenant": .string(tenant.name), "error": .string("\(error)")])
+                worked = false
+            }
+            if !worked { await node.wakeups.wait(key, timeout: .milliseconds(250)) }
+        }
+    }
+
+    /// One claim-and-deliver pass; returns whether there was work.
+    func runOnce() async throws -> Bool {
+        let now = BridgeNode.nowMillis()
+        let claim = try await node.store.claimInbox(tenant: tenant.name, limit: 64, maxPerConversation: 1, leaseMillis: 60_000, now: now)
+        guard !claim.items.isEmpty else { return false }
+        // Rows of different conversations are independent: deliver them concurrently, a few at a time.
+        await withTaskGroup(of: Void.self) { group in
+            var running = 0
+            for item in claim.items {
+                if running >= 8 { await group.next(); running -= 1 }
+                group.addTask { await deliver(item, leaseToken: claim.leaseToken) }
+                running += 1
+            }
+        }
+        return true
+    }
+
+    enum Result {
+        case delivered(nativeId: String, mapping: IdMapping?)
+        case retry(BridgeEvent.Failure, afterMillis: Int64?)
+        case failed(BridgeEvent.Failure)
+    }
+
+    func deliver(_ item: InboxItem, leaseToken: String) async {
+        let started = ContinuousClock.now
+        let result: Result
+        var bounce: (sender: String, messageId: MessageId, conversation: ConversationKey)?
+        do {
+            let outcome = try await process(item)
+            result = outcome.result
+            bounce = outcome.bounce
+        } catch let refusal as Refusal {
+            result = refusal.retryable ? .retry(refusal.failure, afterMillis: nil) : .failed(refusal.failure)
+        } catch let error as EnvelopeError {
+            result = .failed(BridgeEvent.Failure(code: error.code.rawValue, message: error.message))
+        } catch {
+            result = .retry(BridgeEvent.Failure(code: "node.internal", message: "\(error)"), afterMillis: nil)
+        }
+        let now = BridgeNode.nowMillis()
+        do throws(any Error) {
+            switch result {
+            case .delivered(let nativeId, let mapping):
+                try await node.store.markDelivered(tenant: tenant.name, key: item.key, nativeId: nativeId, mapping: mapping, now: now)
+                node.metrics.delivered(tenant: tenant.name, peer: item.key.origin)
+                node.trace.record("delivered", tenant: tenant.name, peer: item.key.origin, envelope: Hex.encode(Array(item.key.envelopeId)), bytes: item.sealed?.count ?? 0, detail: nativeId)
+                node.metrics.latency("egress", tenant: tenant.name, peer: item.key.origin, nanoseconds: (ContinuousClock.now - started).nanoseconds)
+                node.logger.info("delivered to app", metadata: ["tenant": .string(tenant.name), "origin": .string(item.key.origin), "native_id": .string(nativeId)])
+            case .retry(let failure, let after):
+                if item.attempt >= node.config.limits.nativeRetryLimit + 1 {
+                    try await fail(item, failure: failure, bounce: bounce, now: now)
+                } else {
+                    let delay = max(after ?? 0, node.backoffMillis(attempt: item.attempt))
+                    _ = try await node.store.scheduleInboxRetry(tenant: tenant.name, leaseToken: leaseToken, retries: [InboxRetry(key: item.key, nextAttemptAt: now + delay, error: failure.code)], now: now)
+                    node.metrics.retried(tenant: tenant.name, peer: item.key.origin)
+                    node.logger.notice("app delivery will be retried", metadata: ["tenant": .string(tenant.name), "code": .string(failure.code), "delay_ms": .stringConvertible(delay)])
+                }
+            case .failed(let failure):
+                try await fail(item, failure: failure, bounce: bounce, now: now)
+            }
+        } catch {
+            node.logger.error("could not record delivery", metadata: ["tenant": .string(tenant.name), "error": .string("\(error)")])
+        }
+    }
+
+    private func fail(_ item: InboxItem, failure: BridgeEvent.Failure, bounce: (sender: String, messageId: MessageId, conversation: ConversationKey)?, now: Int64) async throws {
+        _ = try await node.store.markInboxFailed(tenant: tenant.name, failures: [InboxFailure(key: item.key, reason: failure.code, detail: failure.message)], now: now)
+        node.metrics.failed(tenant: tenant.name, peer: item.key.origin, reason: failure.code)
+        node.logger.notice("app delivery failed", metadata: ["tenant": .string(tenant.name), "code": .string(failure.code)])
+        // Tell the origin, so its app shows its user a native failure.
+        if let bounce {
+            try await node.sendReceipt(tenant: tenant, localUser: bounce.conversation.localUser, remoteURI: bounce.sender, conversation: bounce.conversation, messageId: bounce.messageId, status: .failed, failure: failure, now: now)
+        }
+    }
+
+    /// Opens and delivers one row.
+    func process(_ item: InboxItem) async throws -> (result: Result, bounce: (sender: String, messageId: MessageId, conversation: ConversationKey)?) {
+        guard let sealed = item.sealed, let conversation = ConversationKey(rawValue: item.conversation) else {
+            return (.failed(BridgeEvent.Failure(code: "node.purged", message: "the row's ciphertext was purged before delivery")), nil)
+        }
+        let idempotency = Hex.encode(Array(item.key.envelopeId))
+        if item.key.origin == tenant.domain, let notice = FailureNotice(decoding: Array(sealed)) {
+            let event = BridgeEvent(
+                kind: .receipt, nativeId: "", conversation: conversation.localUser, sender: conversation.account,
+                recipient: conversation.account, timestamp: BridgeNode.nowMillis(), target: notice.nativeTarget, status: .failed,
+                failure: notice.failure)
+            return (try await send([event], idempotency: idempotency, mapping: nil), nil)
+        }
+        let opened = try await node.open(Array(sealed), tenant: tenant, origin: item.key.origin)
+        switch opened.payload {
+        case .receipt(let messageId, let status, let failure):
+            let natives = try await node.store.nativeIds(tenant: tenant.name, canonicalId: Data(messageId.bytes), app: tenant.app)
+            guard let native = natives.first(where: { $0.conversation == conversation.rawValue }) ?? natives.first else {
+                return (.failed(BridgeEvent.Failure(code: "routing.unknown_target", message: "a receipt for a message this node does not know")), nil)
+            }
+            let event = BridgeEvent(
+                kind: .receipt, nativeId: "", conversation: conversation.localUser, sender: conversation.account,
+                recipient: conversation.account, timestamp: opened.sentAt, target: native.nativeId, status: status, failure: failure)
+            return (try await send([event], idempotency: idempotency, mapping: nil), nil)
+        case .content(let bytes):
+            let content = try MIMIContent(decoding: bytes)
+            let messageId = try MessageId.derive(content: bytes, senderUri: opened.senderURI, roomUri: content.extensions.roomUri ?? "", salt: content.salt)
+            let bounce = (sender: opened.senderURI, messageId: messageId, conversation: conversation)
+            let event = try await outboundEvent(content, conversation: conversation, sentAt: opened.sentAt)
+            let mapping = IdMapping(app: tenant.app, conversation: conversation.rawValue, nativeId: "", canonicalId: Data(messageId.bytes))
+            return (try await send(Fallbacks.apply(event, to: tenant.capabilities), idempotency: idempotency, mapping: mapping), bounce)
+        }
+    }
+
+    /// MIMI content → the event the adapter encodes, with canonical references mapped to this app's native ids.
+    func outboundEvent(_ content: MIMIContent, conversation: ConversationKey, sentAt: Int64) async throws -> BridgeEvent {
+        func native(_ id: MessageId?) async throws -> String? {
+            guard let id else { return nil }
+            let rows = try await node.store.nativeIds(tenant: tenant.name, canonicalId: Data(id.bytes), app: tenant.app)
+            return (rows.first { $0.conversation == conversation.rawValue && !$0.nativeId.hasPrefix("reaction:") } ?? rows.first { !$0.nativeId.hasPrefix("reaction:") })?.nativeId
+        }
+        var event = BridgeEvent(
+            kind: content.kind.bridgeKind, nativeId: "", conversation: conversation.localUser, sender: conversation.account,
+            recipient: conversation.account, timestamp: sentAt)
+        switch content.kind {
+        case .text, .reply, .attachment:
+            event.text = content.text
+            event.target = try await native(content.inReplyTo)
+            event.attachments = content.externalParts.map {
+                Attachment(kind: Self.attachmentKind($0.contentType), url: $0.url, mimeType: $0.contentType,
+                           caption: $0.description.isEmpty ? nil : $0.description, filename: $0.filename.isEmpty ? nil : $0.filename)
+            }
+            if content.kind == .attachment, let caption = content.text { event.attachments[0].caption = caption; event.text = caption }
+        case .reaction:
+            event.emoji = content.text
+            event.target = try await native(content.inReplyTo)
+        case .unlike:
+            event.emoji = ""
+            event.target = try await native(content.inReplyTo)
+        case .edit:
+            event.text = content.text
+            event.target = try await native(content.replaces)
+        case .delete:
+            event.target = try await native(content.replaces)
+        case .other:
+            throw Refusal("content.unsupported", "this kind of MIMI content cannot be shown in \(tenant.app)")
+        }
+        if [.reaction, .edit, .delete].contains(event.kind), event.target == nil {
+            throw Refusal("routing.unknown_target", "the message this \(event.kind.rawValue) refers to was never delivered here")
+        }
+        return event
+    }
+
+    static func attachmentKind(_ mime: String) -> String {
+        if mime.hasPrefix("image/") { return "image" }
+        if mime.hasPrefix("video/") { return "video" }
+        if mime.hasPrefix("audio/") { return "audio" }
+        return "file"
+    }
+
+    /// Encodes and sends events in order; the first native id is the one recorded.
+    func send(_ events: [BridgeEvent], idempotency: String, mapping: IdMapping?) async throws -> Result {
+        var firstNativeId: String?
+        var index = 0
+        for event in events {
+            let requests: [NativeRequest]
+            do {
+                requests = try tenant.adapter.encode(event)
+            } catch {
+                return .failed(BridgeEvent.Failure(code: error.code.rawValue, message: error.message))
+            }
+            for request in requests {
+                let (outcome, retryAfter) = await node.sendNative(request, tenant: tenant, idempotencyKey: "\(idempotency)-\(index)")
+                index += 1
+                switch outcome {
+                case .accepted(let nativeId):
+                    if firstNativeId == nil { firstNativeId = nativeId }
+                case .retryable(let failure):
+                    return .retry(failure, afterMillis: retryAfter)
+                case .rejected(let failure):
+                    return .failed(failure)
+                }
+            }
+        }
+        let nativeId = firstNativeId ?? ""
+        let finalMapping = mapping.flatMap { m in
+            nativeId.isEmpty ? nil : IdMapping(app: m.app, conversation: m.conversation, nativeId: nativeId, canonicalId: m.canonicalId)
+        }
+        return .delivered(nativeId: nativeId.isEmpty ? "-" : nativeId, mapping: finalMapping)
+    }
+}
+
+extension Duration {
+    var nanoseconds: Int64 {
+        let (seconds, attoseconds) = components
+        return seconds * 1_000_000_000 + attoseconds / 1_000_000_000
+    }
+}

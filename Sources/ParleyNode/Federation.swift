@@ -1,0 +1,318 @@
+import AsyncHTTPClient
+import Foundation
+import Logging
+import NIOCore
+import NIOHTTP1
+import ParleyCore
+import ParleyCrypto
+import ParleyKit
+import ParleyStore
+import ServiceLifecycle
+
+/// The body of `PUT /v1/send/{txnId}`: envelopes are opaque bytes to everyone but their recipient.
+struct TransactionBody: Codable, Sendable {
+    var origin: String
+    var envelopes: [String]
+}
+
+/// The answer to a transaction: one result per envelope, in order.
+struct TransactionAnswer: Codable, Sendable {
+    struct Result: Codable, Sendable {
+        var id: String
+        /// `accepted`, `duplicate` or `rejected`.
+        var status: String
+        var code: String?
+        var message: String?
+        var retryable: Bool?
+    }
+    var results: [Result]
+}
+
+/// The node descriptor served at `/.well-known/parley`.
+struct NodeDescriptor: Codable, Sendable {
+    var domain: String
+    var serves: [String]
+    var signingKeys: [String]
+    var endpoints: [String: String]
+    var capabilities: [String]
+    var version: String
+}
+
+extension BridgeNode {
+    var descriptor: NodeDescriptor {
+        NodeDescriptor(
+            domain: config.domain, serves: config.tenants.map(\.domain), signingKeys: [nodeKey.publicKey.base64],
+            endpoints: ["send": "/v1/send/{txnId}", "keys": "/v1/keys/{user}"],
+            capabilities: ["envelope-v1", "receipts", "mimi-content"], version: "1")
+    }
+
+    /// Opens an envelope addressed to one of `tenant`'s users; fetches the sender's bundle when the pair is new.
+    func open(_ bytes: [UInt8], tenant: TenantRuntime, origin: String) async throws -> OpenedPayload {
+        guard let peer = peerFor(domain: origin) else { throw Refusal("peer.unknown", "no configured peer serves \(origin)") }
+        return try await sealing.open(bytes, tenant: tenant, keys: keys, peer: peer)
+    }
+
+    /// `PUT /v1/send/{txnId}` from `origin`, already authenticated: open, apply policy, store, answer per envelope.
+    func receiveTransaction(txnId: String, origin peerDomain: String, body: TransactionBody) async throws -> TransactionAnswer {
+        var results: [TransactionAnswer.Result] = []
+        // Accepted envelopes grouped by tenant, so each tenant's batch commits in one transaction.
+        var accepted: [String: [(index: Int, envelope: InboundEnvelope)]] = [:]
+        let now = Self.nowMillis()
+        for (index, encoded) in body.envelopes.enumerated() {
+            guard let raw = Data(base64Encoded: encoded) else {
+                results.append(.init(id: "", status: "rejected", code: "envelope.malformed", message: "not base64", retryable: false))
+                continue
+            }
+            let bytes = Array(raw)
+            let header: EnvelopeHeaderInfo
+            do {
+                header = try sealing.header(bytes)
+            } catch {
+                results.append(.init(id: "", status: "rejected", code: error.code.rawValue, message: error.message, retryable: false))
+                continue
+            }
+            let idHex = Hex.encode(header.envelopeId)
+            results.append(.init(id: idHex, status: "pending"))
+            do {
+                let admitted = try await admit(bytes, header: header, peerDomain: peerDomain, now: now)
+                if let (tenantName, envelope) = admitted {
+                    accepted[tenantName, default: []].append((index, envelope))
+                } else {
+                    results[index].status = "duplicate"
+                }
+            } catch {
+                let refusal = Refusal.from(error)
+                results[index] = .init(id: idHex, status: "rejected", code: refusal.code, message: refusal.message, retryable: refusal.retryable)
+            }
+        }
+        for (tenantName, rows) in accepted {
+            let result = try await store.receive(tenant: tenantName, origin: body.origin, transactionId: txnId, envelopes: rows.map(\.envelope), now: now)
+            for (row, outcome) in zip(rows, result.outcomes) {
+                results[row.index].status = outcome.acceptance == .accepted ? "accepted" : "duplicate"
+                trace.record("received", tenant: tenantName, peer: body.origin, envelope: results[row.index].id, bytes: row.envelope.sealed.count, detail: results[row.index].status)
+                if outcome.acceptance == .accepted { metrics.received(tenant: tenantName, peer: peerDomain) }
+            }
+            wakeups.signal("egress:\(tenantName)")
+        }
+        for (index, result) in results.enumerated() where result.status == "rejected" {
+            metrics.failed(tenant: "-", peer: peerDomain, reason: result.code ?? "")
+            trace.record("refused", tenant: "-", peer: peerDomain, envelope: result.id, bytes: 0, detail: result.code ?? "")
+            logger.notice("envelope rejected", metadata: ["peer": .string(peerDomain), "code": .string(result.code ?? ""), "index": .stringConvertible(index)])
+        }
+        return TransactionAnswer(results: results)
+    }
+
+    /// Checks one envelope of a transaction: destination, origin, duplicate, policy, and that it opens for one of
+    /// our users. Returns the row to store, or `nil` for a duplicate.
+    func admit(_ bytes: [UInt8], header: EnvelopeHeaderInfo, peerDomain: String, now: Int64) async throws -> (String, InboundEnvelope)? {
+        guard let tenant = tenantsByDomain[header.destination] else {
+            throw Refusal("routing.unknown_destination", "this node does not serve \(header.destination)")
+        }
+        guard let originPeer = peerFor(domain: header.origin), originPeer.config.domain == peerDomain else {
+            throw Refusal("peer.unknown", "\(peerDomain) may not send for \(header.origin)")
+        }
+        if try await store.inboxEntry(tenant: tenant.name, key: InboxKey(origin: header.origin, envelopeId: Data(header.envelopeId))) != nil {
+            return nil
+        }
+        try tenant.policy.checkPeer(header.origin, localDomain: tenant.domain)
+        let opened = try await sealing.open(bytes, tenant: tenant, keys: keys, peer: originPeer, now: now)
+        guard let localUser = tenant.nativeUser(opened.recipientURI) else {
+            throw Refusal.unknownRecipient(opened.recipientURI)
+        }
+        guard let contact = tenant.contactsByRemote[opened.senderURI] else {
+            throw Refusal("routing.unknown_contact", "\(opened.senderURI) has no contact account in \(tenant.app) on \(tenant.domain)")
+        }
+        if case .content(let contentBytes) = opened.payload {
+            let content = try MIMIContent(decoding: contentBytes)
+            try tenant.policy.checkKind(content.kind.bridgeKind)
+            try tenant.policy.checkSize(textBytes: content.text?.utf8.count ?? 0, attachments: content.externalParts.count)
+            guard content.extensions.senderUri == nil || content.extensions.senderUri == opened.senderURI else {
+                throw Refusal("envelope.bad_signature", "the content names a different sender than the envelope")
+            }
+            if tenant.config.policy.requireConsent, try await !store.hasConsent(tenant: tenant.name, user: localUser) {
+                throw Refusal.recipientNoConsent(opened.recipientURI)
+            }
+        }
+        try tenant.policy.checkRate(peer: header.origin)
+        let conversation = ConversationKey(localUser: localUser, account: contact.account)
+        return (tenant.name, InboundEnvelope(envelopeId: Data(header.envelopeId), conversation: conversation.rawValue, sealed: Data(bytes)))
+    }
+
+    /// Seals a receipt about `messageId` to `remoteURI` and queues it for its peer.
+    func sendReceipt(
+        tenant: TenantRuntime, localUser: String, remoteURI: String, conversation: ConversationKey, messageId: MessageId,
+        status: BridgeEvent.Status, failure: BridgeEvent.Failure?, now: Int64
+    ) async throws {
+        guard let remote = MIMIAddress(remoteURI), let peer = peerFor(domain: remote.domain) else { return }
+        let sender = try await keys.localKeys(tenant: tenant.name, uri: tenant.userURI(localUser))
+        let recipient = try await keys.remoteBundle(tenant: tenant.name, uri: remoteURI, peer: peer)
+        let expiresAt = now + Int64(config.limits.messageTTLSeconds) * 1000
+        let sealed = try sealing.seal(
+            payload: SealedPayload.receipt(messageId: messageId, status: status, failure: failure).encoded(), sender: sender,
+            recipient: recipient, origin: tenant.domain, destination: remote.domain, sentAt: now, expiresAt: expiresAt)
+        let envelope = OutboundEnvelope(
+            envelopeId: Data(sealed.envelopeId), peer: peer.config.domain, conversation: conversation.rawValue,
+            sealed: Data(sealed.bytes), canonicalId: nil, createdAt: now, expiresAt: expiresAt, nextAttemptAt: now)
+        _ = try await store.ingest([IngressEvent(
+            tenant: tenant.name, app: tenant.app, nativeEventKey: "\(status.rawValue)|\(messageId.hex)|\(localUser)", receivedAt: now,
+            envelopes: [envelope])])
+        wakeups.signal("send:\(tenant.name):\(peer.config.domain)")
+    }
+
+    /// The `Authorization` header for a federation request.
+    func signRequest(method: String, path: String, destination: String, body: [UInt8]) -> String {
+        FederationSignature.authorizationHeader(
+            method: method, path: path, origin: config.domain, destination: destination,
+            timestamp: Int64(Date().timeIntervalSince1970), body: body, key: nodeKey)
+    }
+}
+
+/// Sends one tenant's outbox to one peer: batches into signed transactions, retries with backoff and jitter,
+/// honours Retry-After, keeps conversation order, dead-letters expired envelopes and turns permanent rejections
+/// into native failures.
+struct PeerSender: Service {
+    let node: BridgeNode
+    let tenant: TenantRuntime
+    let peer: String
+
+    func run() async throws {
+        let key = "send:\(tenant.name):\(peer)"
+        var pauseUntil = ContinuousClock.now
+        while !Task.isShuttingDownGracefully, !Task.isCancelled {
+            if ContinuousClock.now < pauseUntil {
+                try? await Task.sleep(until: pauseUntil)
+                continue
+            }
+            var worked = false
+            do {
+                let outcome = try await runOnce()
+                worked = outcome.worked
+                if let pause = outcome.pauseMillis { pauseUntil = ContinuousClock.now + .milliseconds(pause) }
+            } catch {
+                node.logger.error("sender pass failed", metadata: ["tenant": .string(tenant.name), "peer": .string(peer), "error": .string("\(error)")])
+            }
+            if !worked { await node.wakeups.wait(key, timeout: .milliseconds(250)) }
+        }
+    }
+
+    /// One claim-and-send pass. `pauseMillis`: the peer asked us to wait (Retry-After) or is down.
+    func runOnce() async throws -> (worked: Bool, pauseMillis: Int64?) {
+        guard let peerRuntime = node.peers[peer] else { return (false, nil) }
+        let now = BridgeNode.nowMillis()
+        let claim = try await node.store.claimOutbox(
+            tenant: tenant.name, peer: peer, limit: node.config.limits.maxEnvelopesPerTransaction, maxPerConversation: 64,
+            leaseMillis: 60_000, now: now)
+        for expired in claim.expired {
+            try await notifyFailure(expired.canonicalId, conversation: expired.conversation, failure: Refusal.expired().failure)
+        }
+        if !claim.expired.isEmpty { node.metrics.failed(tenant: tenant.name, peer: peer, reason: "delivery.expired", count: claim.expired.count) }
+        guard !claim.items.isEmpty else { return (!claim.expired.isEmpty, nil) }
+        let items = claim.items.filter { $0.sealed != nil }
+        let ids = items.map { Hex.encode(Array($0.envelopeId)) }
+        // Same envelopes → same transaction id, so a retried batch is recognised by the peer.
+        let txnId = Hex.encode(Array(Hashing.sha256(Array(ids.joined(separator: ",").utf8)).prefix(16)))
+        let body = try JSONEncoder().encode(TransactionBody(origin: tenant.domain, envelopes: items.map { $0.sealed!.base64EncodedString() }))
+        let path = "/v1/send/\(txnId)"
+        var request = HTTPClientRequest(url: peerRuntime.config.url + path)
+        request.method = .PUT
+        request.headers.add(name: "Content-Type", value: "application/json")
+        request.headers.add(name: "Authorization", value: node.signRequest(method: "PUT", path: path, destination: peer, body: Array(body)))
+        request.body = .bytes(Array(body))
+        let started = ContinuousClock.now
+        let answer: TransactionAnswer
+        do {
+            let response = try await node.http.execute(request, timeout: .seconds(30))
+            let responseBody = try await response.body.collect(upTo: 16 << 20)
+            guard response.status == .ok else {
+                let retryAfter = response.headers.first(name: "Retry-After").flatMap(Int64.init).map { $0 * 1000 }
+                let permanent = [400, 401, 403, 404, 413].contains(Int(response.status.code))
+                node.logger.warning("peer refused transaction", metadata: ["peer": .string(peer), "status": .stringConvertible(response.status.code), "body": .string(String(buffer: responseBody).prefix(300).description)])
+                try await retryAll(items, claim: claim, error: "peer.http_\(response.status.code)", minimumDelay: retryAfter, permanent: permanent)
+                return (true, retryAfter ?? node.backoffMillis(attempt: items.map(\.attempt).max() ?? 1))
+            }
+            answer = try JSONDecoder().decode(TransactionAnswer.self, from: Data(Array(buffer: responseBody)))
+        } catch {
+            node.logger.notice("peer unreachable", metadata: ["peer": .string(peer), "error": .string("\(error)")])
+            try await retryAll(items, claim: claim, error: "peer.unreachable", minimumDelay: nil, permanent: false)
+            return (true, node.backoffMillis(attempt: items.map(\.attempt).max() ?? 1))
+        }
+        node.metrics.latency("federation", tenant: tenant.name, peer: peer, nanoseconds: (ContinuousClock.now - started).nanoseconds)
+        var sent: [Data] = [], retries: [RetrySchedule] = [], dead: [DeadLetter] = []
+        let after = BridgeNode.nowMillis()
+        for (index, item) in items.enumerated() {
+            guard index < answer.results.count else {
+                retries.append(RetrySchedule(envelopeId: item.envelopeId, nextAttemptAt: after + node.backoffMillis(attempt: item.attempt), error: "peer.short_answer"))
+                continue
+            }
+            let result = answer.results[index]
+            switch result.status {
+            case "accepted", "duplicate":
+                sent.append(item.envelopeId)
+                node.trace.record("sent", tenant: tenant.name, peer: peer, envelope: result.id, bytes: item.sealed?.count ?? 0, detail: result.status)
+            case "rejected" where result.retryable == true:
+                retries.append(RetrySchedule(envelopeId: item.envelopeId, nextAttemptAt: after + node.backoffMillis(attempt: item.attempt), error: result.code ?? "rejected"))
+            default:
+                node.trace.record("refused", tenant: tenant.name, peer: peer, envelope: result.id, bytes: item.sealed?.count ?? 0, detail: result.code ?? "rejected")
+                dead.append(DeadLetter(envelopeId: item.envelopeId, reason: DeadLetterReason(rawValue: result.code ?? "rejected"), detail: result.message))
+                try await notifyFailure(item.canonicalId, conversation: item.conversation, failure: BridgeEvent.Failure(code: result.code ?? "rejected", message: result.message ?? "refused by \(peer)"))
+            }
+        }
+        if !sent.isEmpty {
+            _ = try await node.store.markOutboxSent(tenant: tenant.name, envelopeIds: sent, now: after)
+            node.metrics.sent(tenant: tenant.name, peer: peer, count: sent.count)
+        }
+        if !retries.isEmpty {
+            _ = try await node.store.scheduleOutboxRetry(tenant: tenant.name, leaseToken: claim.leaseToken, retries: retries, now: after)
+            node.metrics.retried(tenant: tenant.name, peer: peer, count: retries.count)
+        }
+        if !dead.isEmpty {
+            _ = try await node.store.deadLetterOutbox(tenant: tenant.name, dead, now: after)
+            for letter in dead { node.metrics.failed(tenant: tenant.name, peer: peer, reason: letter.reason.rawValue) }
+        }
+        node.metrics.queueDepth(peer: peer, depth: try await node.store.outboxDepth(tenant: tenant.name, peer: peer))
+        return (true, nil)
+    }
+
+    private func retryAll(_ items: [OutboxItem], claim: OutboxClaim, error: String, minimumDelay: Int64?, permanent: Bool) async throws {
+        let now = BridgeNode.nowMillis()
+        if permanent {
+            _ = try await node.store.deadLetterOutbox(tenant: tenant.name, items.map { DeadLetter(envelopeId: $0.envelopeId, reason: DeadLetterReason(rawValue: error), detail: nil) }, now: now)
+            for item in items {
+                try await notifyFailure(item.canonicalId, conversation: item.conversation, failure: BridgeEvent.Failure(code: error, message: "\(peer) refused the transaction"))
+            }
+            return
+        }
+        let retries = items.map { RetrySchedule(envelopeId: $0.envelopeId, nextAttemptAt: now + max(minimumDelay ?? 0, node.backoffMillis(attempt: $0.attempt)), error: error) }
+        _ = try await node.store.scheduleOutboxRetry(tenant: tenant.name, leaseToken: claim.leaseToken, retries: retries, now: now)
+        node.metrics.retried(tenant: tenant.name, peer: peer, count: items.count)
+    }
+
+    /// A message of ours that will never arrive → a native "failed" status in our app.
+    private func notifyFailure(_ canonicalId: Data?, conversation raw: String, failure: BridgeEvent.Failure) async throws {
+        guard let canonicalId, let conversation = ConversationKey(rawValue: raw) else { return }
+        let natives = try await node.store.nativeIds(tenant: tenant.name, canonicalId: canonicalId, app: tenant.app)
+        guard let native = natives.first(where: { $0.conversation == raw && !$0.nativeId.hasPrefix("reaction:") }) else { return }
+        try await node.queueNotice(tenant: tenant, conversation: conversation, nativeTarget: native.nativeId, failure: failure, key: "dead|\(Hex.encode(Array(canonicalId)))", now: BridgeNode.nowMillis())
+    }
+}
+
+/// Purges old rows and ciphertext on schedule, per the tenant's retention policy.
+struct RetentionService: Service {
+    let node: BridgeNode
+    let tenant: TenantRuntime
+
+    func run() async throws {
+        let days = tenant.config.policy.retentionDays
+        guard days > 0 else { return }
+        while !Task.isShuttingDownGracefully, !Task.isCancelled {
+            let cutoff = BridgeNode.nowMillis() - Int64(days * 86_400_000)
+            do {
+                let counts = try await node.store.purge(tenant: tenant.name, rowsBefore: cutoff, ciphertextBefore: cutoff)
+                node.logger.debug("retention pass", metadata: ["tenant": .string(tenant.name), "outbox": .stringConvertible(counts.outboxRowsDeleted), "inbox": .stringConvertible(counts.inboxRowsDeleted)])
+            } catch {
+                node.logger.error("retention pass failed", metadata: ["tenant": .string(tenant.name), "error": .string("\(error)")])
+            }
+            try? await Task.sleep(for: .seconds(600))
+        }
+    }
+}

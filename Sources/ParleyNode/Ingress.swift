@@ -1,0 +1,227 @@
+import Foundation
+import Logging
+import ParleyCore
+import ParleyCrypto
+import ParleyKit
+import ParleyStore
+
+/// The answer to a webhook: the status to return and a short reason (never content).
+struct WebhookAnswer: Sendable {
+    var status: Int
+    var message: String
+}
+
+extension BridgeNode {
+    /// Checks `X-Hub-Signature-256: sha256=<hex>` over the raw body, in constant time.
+    static func verifyHubSignature(_ header: String?, body: [UInt8], secret: Secret) -> Bool {
+        guard let header, header.hasPrefix("sha256="), let given = Hashing.bytes(fromHex: String(header.dropFirst(7))) else { return false }
+        let expected = Hashing.hmacSHA256(key: Array(secret.value.utf8), message: body)
+        return given.count == expected.count && Hashing.constantTimeEqual(given, expected)
+    }
+
+    /// A native webhook for `tenantName`: verify, decode, apply policy, seal, and make it durable before answering.
+    func handleWebhook(tenantName: String, body: [UInt8], signature: String?) async -> WebhookAnswer {
+        guard let tenant = tenants[tenantName] else { return WebhookAnswer(status: 404, message: "no tenant \(tenantName)") }
+        guard Self.verifyHubSignature(signature, body: body, secret: tenant.config.webhookSecret) else {
+            logger.warning("webhook signature mismatch", metadata: ["tenant": .string(tenantName)])
+            return WebhookAnswer(status: 401, message: "X-Hub-Signature-256 does not match the body")
+        }
+        let events: [BridgeEvent]
+        do {
+            events = try tenant.adapter.decode(body)
+        } catch {
+            logger.warning("webhook not understood", metadata: ["tenant": .string(tenantName), "code": .string(error.code.rawValue)])
+            return WebhookAnswer(status: 400, message: error.description)
+        }
+        let receivedAt = Self.nowMillis()
+        var batch: [IngressEvent] = []
+        var notices: [(event: BridgeEvent, refusal: Refusal)] = []
+        var peersToWake = Set<String>()
+        for event in events {
+            do {
+                if let ingress = try await translate(event, tenant: tenant, receivedAt: receivedAt) {
+                    batch.append(ingress)
+                    ingress.envelopes.forEach { peersToWake.insert($0.peer) }
+                }
+            } catch let refusal as Refusal {
+                if refusal.retryable {
+                    // Nothing was stored; the app retries the webhook later (a peer's keys were unreachable).
+                    logger.notice("webhook deferred", metadata: ["tenant": .string(tenantName), "code": .string(refusal.code)])
+                    return WebhookAnswer(status: 503, message: refusal.description)
+                }
+                notices.append((event, refusal))
+            } catch {
+                logger.error("webhook event failed", metadata: ["tenant": .string(tenantName), "error": .string("\(error)")])
+                return WebhookAnswer(status: 500, message: "internal error; retry")
+            }
+        }
+        do {
+            for (event, refusal) in notices {
+                try await queueFailureNotice(tenant: tenant, event: event, refusal: refusal, now: receivedAt)
+                batch.append(IngressEvent(tenant: tenant.name, app: tenant.app, nativeEventKey: Self.eventKey(event), receivedAt: receivedAt, envelopes: []))
+            }
+            let results = try await store.ingest(batch)
+            for result in results where !result.duplicate {
+                for envelope in result.insertedEnvelopes {
+                    logger.debug("queued", metadata: ["tenant": .string(tenantName), "envelope": .string(Hex.encode(Array(envelope)))])
+                }
+            }
+        } catch {
+            logger.error("could not store webhook", metadata: ["tenant": .string(tenantName), "error": .string("\(error)")])
+            return WebhookAnswer(status: 503, message: "storage unavailable; retry")
+        }
+        for peer in peersToWake { wakeups.signal("send:\(tenant.name):\(peer)") }
+        if !notices.isEmpty { wakeups.signal("egress:\(tenant.name)") }
+        return WebhookAnswer(status: 200, message: "ok")
+    }
+
+    /// The dedup key of one event: a retried webhook yields the same key.
+    static func eventKey(_ event: BridgeEvent) -> String {
+        switch event.kind {
+        case .receipt: "receipt|\(event.target ?? event.nativeId)|\(event.status?.rawValue ?? "")|\(event.watermark ?? 0)|\(event.sender)"
+        case .reaction where event.nativeId.isEmpty: "reaction|\(event.target ?? "")|\(event.emoji ?? "")|\(event.timestamp)|\(event.sender)"
+        default: "\(event.kind.rawValue)|\(event.nativeId)|\(event.sender)"
+        }
+    }
+
+    /// One native event → what to store: sealed envelopes for the peer and id map rows; `nil` for events that are
+    /// not bridged (our own echoes, typing, unsupported).
+    func translate(_ event: BridgeEvent, tenant: TenantRuntime, receivedAt: Int64) async throws -> IngressEvent? {
+        switch event.kind {
+        case .echo, .typing, .unsupported:
+            return nil
+        case .receipt:
+            return try await translateReceipt(event, tenant: tenant, receivedAt: receivedAt)
+        case .message, .edit, .delete, .reaction:
+            break
+        }
+        guard let account = event.recipient, let contact = tenant.contactsByAccount[account] else {
+            throw Refusal.unknownContact(event.recipient ?? "(none)")
+        }
+        guard let remote = MIMIAddress(contact.remote) else { throw Refusal.unknownContact(account) }
+        let senderURI = tenant.userURI(event.sender)
+        try tenant.policy.checkPeer(remote.domain, localDomain: tenant.domain)
+        try tenant.policy.checkKind(event.kind)
+        try tenant.policy.checkSize(textBytes: event.text?.utf8.count ?? 0, attachments: event.attachments.count)
+        if tenant.config.policy.requireConsent, try await !store.hasConsent(tenant: tenant.name, user: event.sender) {
+            throw Refusal.senderNoConsent(senderURI)
+        }
+        guard let peer = peerFor(domain: remote.domain) else { throw Refusal.noRoute(remote.domain) }
+        try tenant.policy.checkRate(peer: remote.domain)
+
+        let conversation = ConversationKey(localUser: event.sender, account: account)
+        let room = ConversationKey.roomURI(senderURI, contact.remote)
+        func canonical(_ native: String?) async throws -> MessageId? {
+            guard let native else { return nil }
+            let id = try await store.canonicalId(tenant: tenant.name, app: tenant.app, conversation: conversation.rawValue, nativeId: native)
+            return id.flatMap { MessageId(bytes: Array($0)) }
+        }
+        var mappings: [IdMapping] = []
+        let content: MIMIContent
+        switch event.kind {
+        case .message:
+            let replyTo = try await canonical(event.target)
+            if let attachment = event.attachments.first(where: { $0.url != nil }), let url = attachment.url {
+                let external = ExternalPart(
+                    contentType: attachment.mimeType ?? Self.defaultMime(attachment.kind), url: url, expires: 0, size: 0,
+                    encAlg: 0, key: [], nonce: [], aad: [], hashAlg: 0, contentHash: [],
+                    description: attachment.caption ?? "", filename: attachment.filename ?? "")
+                content = .attachment(external, caption: event.text ?? attachment.caption, inReplyTo: replyTo, sender: senderURI, room: room)
+            } else if let text = event.text, !text.isEmpty {
+                content = replyTo.map { MIMIContent.reply(to: $0, text: text, sender: senderURI, room: room) }
+                    ?? .text(text, sender: senderURI, room: room)
+            } else {
+                throw Refusal("content.unsupported", "a message with neither text nor a linkable attachment cannot be bridged")
+            }
+        case .reaction:
+            guard let target = try await canonical(event.target) else {
+                throw Refusal("routing.unknown_target", "the message reacted to was not bridged")
+            }
+            let reactionKey = "reaction:\(event.target ?? ""):\(event.sender)"
+            if let emoji = event.emoji, !emoji.isEmpty {
+                content = .reaction(emoji, to: target, sender: senderURI, room: room)
+                // Remember the reaction's own id, so a later removal can name it.
+                mappings.append(IdMapping(app: tenant.app, conversation: conversation.rawValue, nativeId: reactionKey, canonicalId: Data()))
+            } else {
+                let previous = try await canonical(reactionKey)
+                content = .unlike(reaction: previous ?? target, on: target, sender: senderURI, room: room)
+            }
+        case .edit:
+            guard let text = event.text, !text.isEmpty else {
+                throw Refusal("content.unsupported", "the app reported an edit without its new text")
+            }
+            guard let target = try await canonical(event.target) else {
+                throw Refusal("routing.unknown_target", "the edited message was not bridged")
+            }
+            content = .edit(replacing: target, text: text, sender: senderURI, room: room)
+        case .delete:
+            guard let target = try await canonical(event.target) else {
+                throw Refusal("routing.unknown_target", "the deleted message was not bridged")
+            }
+            content = .delete(replacing: target, sender: senderURI, room: room)
+        default:
+            return nil
+        }
+        let contentBytes = content.encoded()
+        let messageId = try content.messageId()
+        // Fill in the reaction's id now that it is known (the placeholder above had none).
+        mappings = mappings.map { IdMapping(app: $0.app, conversation: $0.conversation, nativeId: $0.nativeId, canonicalId: Data(messageId.bytes)) }
+        if !event.nativeId.isEmpty {
+            mappings.append(IdMapping(app: tenant.app, conversation: conversation.rawValue, nativeId: event.nativeId, canonicalId: Data(messageId.bytes)))
+        }
+        let sender = try await keys.localKeys(tenant: tenant.name, uri: senderURI)
+        let recipient = try await keys.remoteBundle(tenant: tenant.name, uri: contact.remote, peer: peer)
+        let expiresAt = receivedAt + Int64(config.limits.messageTTLSeconds) * 1000
+        let sealed = try sealing.seal(
+            payload: SealedPayload.content(contentBytes).encoded(), sender: sender, recipient: recipient,
+            origin: tenant.domain, destination: remote.domain, sentAt: event.timestamp, expiresAt: expiresAt)
+        let envelope = OutboundEnvelope(
+            envelopeId: Data(sealed.envelopeId), peer: peer.config.domain, conversation: conversation.rawValue,
+            sealed: Data(sealed.bytes), canonicalId: Data(messageId.bytes), createdAt: receivedAt, expiresAt: expiresAt,
+            nextAttemptAt: receivedAt)
+        metrics.received(tenant: tenant.name, peer: remote.domain)
+        trace.record("sealed", tenant: tenant.name, peer: remote.domain, envelope: Hex.encode(sealed.envelopeId), bytes: sealed.bytes.count, detail: event.kind.rawValue)
+        logger.info("accepted from app", metadata: [
+            "tenant": .string(tenant.name), "cid": .string(messageId.hex.prefix(16).description), "kind": .string(event.kind.rawValue),
+            "peer": .string(remote.domain), "sealed_bytes": .stringConvertible(sealed.bytes.count),
+        ])
+        return IngressEvent(tenant: tenant.name, app: tenant.app, nativeEventKey: Self.eventKey(event), receivedAt: receivedAt, envelopes: [envelope], idMappings: mappings)
+    }
+
+    /// A local user's delivered/read status for a message the bridge brought in → a receipt to its origin.
+    func translateReceipt(_ event: BridgeEvent, tenant: TenantRuntime, receivedAt: Int64) async throws -> IngressEvent? {
+        guard let status = event.status, status == .delivered || status == .read, let target = event.target ?? (event.nativeId.isEmpty ? nil : event.nativeId) else {
+            return nil
+        }
+        guard let account = event.recipient, let contact = tenant.contactsByAccount[account], let remote = MIMIAddress(contact.remote) else {
+            return nil
+        }
+        let conversation = ConversationKey(localUser: event.sender, account: account)
+        guard let canonical = try await store.canonicalId(tenant: tenant.name, app: tenant.app, conversation: conversation.rawValue, nativeId: target),
+              let messageId = MessageId(bytes: Array(canonical)) else {
+            return nil // A receipt for something we did not bring in (e.g. the user's own message): nothing to forward.
+        }
+        guard let peer = peerFor(domain: remote.domain) else { return nil }
+        let senderURI = tenant.userURI(event.sender)
+        let sender = try await keys.localKeys(tenant: tenant.name, uri: senderURI)
+        let recipient = try await keys.remoteBundle(tenant: tenant.name, uri: contact.remote, peer: peer)
+        let expiresAt = receivedAt + Int64(config.limits.messageTTLSeconds) * 1000
+        let sealed = try sealing.seal(
+            payload: SealedPayload.receipt(messageId: messageId, status: status, failure: nil).encoded(), sender: sender,
+            recipient: recipient, origin: tenant.domain, destination: remote.domain, sentAt: event.timestamp, expiresAt: expiresAt)
+        let envelope = OutboundEnvelope(
+            envelopeId: Data(sealed.envelopeId), peer: peer.config.domain, conversation: conversation.rawValue,
+            sealed: Data(sealed.bytes), canonicalId: nil, createdAt: receivedAt, expiresAt: expiresAt, nextAttemptAt: receivedAt)
+        trace.record("sealed", tenant: tenant.name, peer: remote.domain, envelope: Hex.encode(sealed.envelopeId), bytes: sealed.bytes.count, detail: "receipt")
+        return IngressEvent(tenant: tenant.name, app: tenant.app, nativeEventKey: Self.eventKey(event), receivedAt: receivedAt, envelopes: [envelope])
+    }
+
+    static func defaultMime(_ kind: String) -> String {
+        switch kind {
+        case "image": "image/jpeg"
+        case "video": "video/mp4"
+        case "audio": "audio/mpeg"
+        default: "application/octet-stream"
+        }
+    }
+}

@@ -1,0 +1,32 @@
+import CoreMetrics
+import Metrics
+
+/// The node's metrics, through swift-metrics: whichever backend the executable bootstrapped receives them.
+struct NodeMetrics: Sendable {
+    func received(tenant: String, peer: String, count: Int = 1) {
+        Counter(label: "parley_messages_received_total", dimensions: [("tenant", tenant), ("peer", peer)]).increment(by: count)
+    }
+    func sent(tenant: String, peer: String, count: Int = 1) {
+        Counter(label: "parley_messages_sent_total", dimensions: [("tenant", tenant), ("peer", peer)]).increment(by: count)
+    }
+    func delivered(tenant: String, peer: String, count: Int = 1) {
+        Counter(label: "parley_messages_delivered_total", dimensions: [("tenant", tenant), ("peer", peer)]).increment(by: count)
+    }
+    func failed(tenant: String, peer: String, reason: String, count: Int = 1) {
+        Counter(label: "parley_messages_failed_total", dimensions: [("tenant", tenant), ("peer", peer), ("reason", reason)]).increment(by: count)
+    }
+    func retried(tenant: String, peer: String, count: Int = 1) {
+        Counter(label: "parley_messages_retried_total", dimensions: [("tenant", tenant), ("peer", peer)]).increment(by: count)
+    }
+    func queueDepth(peer: String, depth: Int) {
+        Gauge(label: "parley_outbox_depth", dimensions: [("peer", peer)]).record(depth)
+    }
+    func egressDepth(tenant: String, depth: Int) {
+        Gauge(label: "parley_egress_depth", dimensions: [("tenant", tenant)]).record(depth)
+    }
+    /// Time from webhook receipt to the native send on the far side, as seen by each hop.
+    func latency(_ stage: String, tenant: String, peer: String, nanoseconds: Int64) {
+        Timer(label: "parley_latency_seconds", dimensions: [("stage", stage), ("tenant", tenant), ("peer", peer)], preferredDisplayUnit: .seconds)
+            .recordNanoseconds(nanoseconds)
+    }
+}

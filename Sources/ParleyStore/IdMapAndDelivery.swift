@@ -1,0 +1,137 @@
+import Foundation
+import GRDB
+
+extension ParleyStore {
+    // MARK: Id map
+
+    /// Records native id ⇄ canonical id pairs in one transaction. A pair whose native key is already mapped is kept
+    /// as first recorded (ids never move). Returns the pairs actually inserted.
+    @discardableResult
+    public func recordIdMappings(tenant: String, _ mappings: [IdMapping], now: Int64) async throws(StoreError) -> [IdMapping] {
+        try Check.name(tenant, "tenant")
+        for mapping in mappings { try Check.mapping(mapping) }
+        if mappings.isEmpty { return [] }
+        return try await write("recording \(mappings.count) id mapping(s)") { db in
+            try Self.insertMappings(tenant: tenant, mappings, now: now, db)
+        }
+    }
+
+    static func insertMappings(tenant: String, _ mappings: [IdMapping], now: Int64, _ db: Database) throws -> [IdMapping] {
+        if mappings.isEmpty { return [] }
+        let insert = try db.cachedStatement(sql: """
+            INSERT INTO id_map (tenant, app, conversation, native_id, canonical_id, created_at) VALUES (?, ?, ?, ?, ?, ?)
+            ON CONFLICT DO NOTHING
+            """)
+        var inserted: [IdMapping] = []
+        for mapping in mappings {
+            try insert.execute(arguments: [
+                tenant, mapping.app, mapping.conversation, mapping.nativeId, mapping.canonicalId, now,
+            ])
+            if db.changesCount > 0 { inserted.append(mapping) }
+        }
+        return inserted
+    }
+
+    /// The canonical id of a native message, or `nil` when unknown.
+    public func canonicalId(tenant: String, app: String, conversation: String, nativeId: String) async throws(StoreError) -> Data? {
+        try await read("looking up a canonical id") { db in
+            try Data.fetchOne(db, sql: """
+                SELECT canonical_id FROM id_map WHERE tenant = ? AND app = ? AND conversation = ? AND native_id = ?
+                """, arguments: [tenant, app, conversation, nativeId])
+        }
+    }
+
+    /// The native ids a canonical message has in this tenant's apps (optionally one app), oldest first.
+    public func nativeIds(tenant: String, canonicalId: Data, app: String? = nil) async throws(StoreError) -> [IdMapping] {
+        try Check.canonicalId(canonicalId)
+        return try await read("looking up native ids") { db in
+            let rows = try Row.fetchAll(db, sql: """
+                SELECT app, conversation, native_id, canonical_id FROM id_map
+                WHERE tenant = ? AND canonical_id = ? AND (? IS NULL OR app = ?)
+                ORDER BY created_at, app, conversation, native_id
+                """, arguments: [tenant, canonicalId, app, app])
+            return rows.map { row in
+                IdMapping(app: row["app"], conversation: row["conversation"], nativeId: row["native_id"],
+                          canonicalId: row["canonical_id"])
+            }
+        }
+    }
+
+    // MARK: Delivery state
+
+    /// Advances the delivery state of one outbound envelope (a receipt came back, or a failure was reported).
+    ///
+    /// Only forward moves apply (see ``DeliveryStatus``). Returns `true` when the record changed; `false` when the
+    /// envelope is unknown or the move would go backwards.
+    @discardableResult
+    public func recordDeliveryStatus(
+        tenant: String, envelopeId: Data, status: DeliveryStatus, reason: String? = nil, now: Int64
+    ) async throws(StoreError) -> Bool {
+        try Check.name(tenant, "tenant")
+        try Check.envelopeId(envelopeId)
+        return try await write("recording delivery status \(status.rawValue)") { db in
+            try Self.advanceDelivery(tenant: tenant, envelopeId: envelopeId, to: status, reason: reason, now: now, db)
+        }
+    }
+
+    /// Advances the delivery state of the envelopes that carried `canonicalId` to `peer` (receipts name messages,
+    /// not envelopes). Returns how many records changed.
+    @discardableResult
+    public func recordDeliveryStatus(
+        tenant: String, peer: String, canonicalId: Data, status: DeliveryStatus, reason: String? = nil, now: Int64
+    ) async throws(StoreError) -> Int {
+        try Check.name(tenant, "tenant")
+        try Check.name(peer, "peer")
+        try Check.canonicalId(canonicalId)
+        return try await write("recording delivery status \(status.rawValue)") { db in
+            let ids = try Data.fetchAll(db, sql: """
+                SELECT envelope_id FROM delivery_state WHERE tenant = ? AND canonical_id = ? AND peer = ?
+                """, arguments: [tenant, canonicalId, peer])
+            var changed = 0
+            for id in ids where try Self.advanceDelivery(tenant: tenant, envelopeId: id, to: status, reason: reason, now: now, db) {
+                changed += 1
+            }
+            return changed
+        }
+    }
+
+    static func advanceDelivery(
+        tenant: String, envelopeId: Data, to status: DeliveryStatus, reason: String?, now: Int64, _ db: Database
+    ) throws -> Bool {
+        guard let raw = try String.fetchOne(
+            db.cachedStatement(sql: "SELECT status FROM delivery_state WHERE tenant = ? AND envelope_id = ?"),
+            arguments: [tenant, envelopeId])
+        else { return false }
+        // An unknown stored value (a newer schema's state) is left alone.
+        guard let current = DeliveryStatus(rawValue: raw), current.canAdvance(to: status) else { return false }
+        try db.cachedStatement(sql: """
+            UPDATE delivery_state SET status = ?, reason = ?, updated_at = ? WHERE tenant = ? AND envelope_id = ?
+            """).execute(arguments: [status.rawValue, reason, now, tenant, envelopeId])
+        return true
+    }
+
+    /// The delivery record of one outbound envelope.
+    public func deliveryRecord(tenant: String, envelopeId: Data) async throws(StoreError) -> DeliveryRecord? {
+        try await read("reading a delivery record") { db in
+            try Row.fetchOne(db, sql: "SELECT * FROM delivery_state WHERE tenant = ? AND envelope_id = ?",
+                             arguments: [tenant, envelopeId]).flatMap(Self.deliveryRecord)
+        }
+    }
+
+    /// The delivery records of every envelope that carried `canonicalId` (one per destination peer).
+    public func deliveryRecords(tenant: String, canonicalId: Data) async throws(StoreError) -> [DeliveryRecord] {
+        try Check.canonicalId(canonicalId)
+        return try await read("reading delivery records") { db in
+            try Row.fetchAll(db, sql: """
+                SELECT * FROM delivery_state WHERE tenant = ? AND canonical_id = ? ORDER BY peer
+                """, arguments: [tenant, canonicalId]).compactMap(Self.deliveryRecord)
+        }
+    }
+
+    static func deliveryRecord(_ row: Row) -> DeliveryRecord? {
+        guard let status = DeliveryStatus(rawValue: row["status"]) else { return nil }
+        return DeliveryRecord(
+            tenant: row["tenant"], envelopeId: row["envelope_id"], peer: row["peer"], canonicalId: row["canonical_id"],
+            status: status, reason: row["reason"], updatedAt: row["updated_at"])
+    }
+}

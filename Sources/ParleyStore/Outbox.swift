@@ -1,0 +1,309 @@
+import Foundation
+import GRDB
+
+// Ingress (webhook → outbox) and the federation sender's side of the outbox.
+//
+// Row life cycle: pending → inflight (claimed under a lease) → sent | dead, or back to pending on retry.
+// An inflight row whose lease has passed counts as claimable again: that is how a crash releases it.
+
+extension ParleyStore {
+    // MARK: Ingress
+
+    /// Ingests one native event: dedups it, queues its envelopes and records its id map rows, in one transaction.
+    ///
+    /// When this returns, everything it reports inserted is durable, so the webhook can be acknowledged.
+    /// A retried webhook (same tenant, app and `nativeEventKey`) returns `duplicate == true` and inserts nothing.
+    public func ingest(_ event: IngressEvent) async throws(StoreError) -> IngressResult {
+        let results = try await ingest([event])
+        guard let result = results.first else {
+            throw StoreError(.internal, "ingest returned no result")
+        }
+        return result
+    }
+
+    /// Ingests many native events in ONE transaction (one sync): the group-commit form of the single-event `ingest`.
+    ///
+    /// Returns one result per event, in order; a key repeated within the batch is a duplicate from its second
+    /// occurrence on. If any event is invalid the call throws ``StoreError/Code/invalidArgument`` before writing.
+    public func ingest(_ events: [IngressEvent]) async throws(StoreError) -> [IngressResult] {
+        for event in events { try Self.validate(event) }
+        if events.isEmpty { return [] }
+        return try await write("ingesting \(events.count) native event(s)") { db in
+            try events.map { try Self.insert($0, db) }
+        }
+    }
+
+    static func validate(_ event: IngressEvent) throws(StoreError) {
+        try Check.name(event.tenant, "tenant")
+        try Check.name(event.app, "app")
+        try Check.name(event.nativeEventKey, "native event key")
+        for envelope in event.envelopes {
+            try Check.envelopeId(envelope.envelopeId)
+            try Check.name(envelope.peer, "peer")
+            try Check.name(envelope.conversation, "conversation")
+            if envelope.sealed.isEmpty { throw .invalid("sealed envelope bytes must not be empty") }
+            if let id = envelope.canonicalId { try Check.canonicalId(id) }
+            if envelope.expiresAt < envelope.createdAt {
+                throw .invalid("envelope expires (\(envelope.expiresAt)) before it was created (\(envelope.createdAt))")
+            }
+        }
+        for mapping in event.idMappings { try Check.mapping(mapping) }
+    }
+
+    private static func insert(_ event: IngressEvent, _ db: Database) throws -> IngressResult {
+        try db.cachedStatement(sql: """
+            INSERT INTO native_event (tenant, app, event_key, received_at) VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING
+            """).execute(arguments: [event.tenant, event.app, event.nativeEventKey, event.receivedAt])
+        guard db.changesCount > 0 else {
+            return IngressResult(nativeEventKey: event.nativeEventKey, duplicate: true, insertedEnvelopes: [], insertedMappings: [])
+        }
+        var envelopes: [Data] = []
+        let insertOutbox = try db.cachedStatement(sql: """
+            INSERT INTO outbox (tenant, envelope_id, peer, conversation, canonical_id, sealed, state,
+                                created_at, expires_at, next_attempt_at, updated_at)
+            VALUES (?, ?, ?, ?, ?, ?, 'pending', ?, ?, ?, ?)
+            ON CONFLICT (tenant, envelope_id) DO NOTHING
+            """)
+        let insertDelivery = try db.cachedStatement(sql: """
+            INSERT INTO delivery_state (tenant, envelope_id, peer, canonical_id, status, updated_at)
+            VALUES (?, ?, ?, ?, 'queued', ?) ON CONFLICT DO NOTHING
+            """)
+        for envelope in event.envelopes {
+            try insertOutbox.execute(arguments: [
+                event.tenant, envelope.envelopeId, envelope.peer, envelope.conversation, envelope.canonicalId,
+                envelope.sealed, envelope.createdAt, envelope.expiresAt, envelope.nextAttemptAt, event.receivedAt,
+            ])
+            guard db.changesCount > 0 else { continue }
+            envelopes.append(envelope.envelopeId)
+            try insertDelivery.execute(arguments: [
+                event.tenant, envelope.envelopeId, envelope.peer, envelope.canonicalId, event.receivedAt,
+            ])
+        }
+        let mappings = try insertMappings(tenant: event.tenant, event.idMappings, now: event.receivedAt, db)
+        return IngressResult(
+            nativeEventKey: event.nativeEventKey, duplicate: false, insertedEnvelopes: envelopes, insertedMappings: mappings)
+    }
+
+    // MARK: Federation sender
+
+    /// Claims up to `limit` due outbox rows for `peer`, in per-conversation order, under one lease.
+    ///
+    /// A row is handed out only when every earlier row of its (tenant, peer, conversation) is finished (sent or
+    /// dead): a pending retry that is not yet due, or a row in flight under a live lease, holds back the rest of its
+    /// conversation. With `maxPerConversation` > 1 a run of consecutive due rows of one conversation may be handed
+    /// out together; send them in the given order in one transaction, and if one needs a retry, retry the rest of
+    /// that run too, or order is lost.
+    ///
+    /// Claimed rows become `inflight` until `now + leaseMillis`. If the caller crashes, the lease runs out and the
+    /// rows are handed out again (``OutboxItem/previousClaimUnresolved``). Each hand-out counts as an attempt
+    /// (``OutboxItem/attempt``). Rows whose `expiresAt` has passed are dead-lettered first and returned in
+    /// ``OutboxClaim/expired``.
+    public func claimOutbox(
+        tenant: String, peer: String, limit: Int, maxPerConversation: Int = 1, leaseMillis: Int64, now: Int64
+    ) async throws(StoreError) -> OutboxClaim {
+        try Check.name(tenant, "tenant")
+        try Check.name(peer, "peer")
+        try Check.positive(limit, "limit")
+        try Check.positive(maxPerConversation, "maxPerConversation")
+        try Check.positive(Int(clamping: leaseMillis), "leaseMillis")
+        let token = newLeaseToken()
+        let leaseUntil = try Check.leaseEnd(now: now, leaseMillis: leaseMillis)
+        return try await write("claiming outbox rows for \(peer)") { db in
+            let expired = try Self.expireOutbox(tenant: tenant, peer: peer, now: now, db)
+            let candidates = try Int64.fetchAll(db, sql: ClaimSQL.candidates(
+                table: "outbox", scope: "tenant = :tenant AND peer = :peer", partition: "conversation",
+                perConversation: maxPerConversation),
+                arguments: ["now": now, "tenant": tenant, "peer": peer, "perConversation": maxPerConversation, "limit": limit])
+            let claim = try db.cachedStatement(sql: """
+                UPDATE outbox SET state = 'inflight', lease_until = ?, lease_token = ?,
+                       lease_lapsed = (state = 'inflight'), attempts = attempts + 1, updated_at = ?
+                WHERE seq = ?
+                """)
+            var items: [OutboxItem] = []
+            for seq in candidates {
+                try claim.execute(arguments: [leaseUntil, token, now, seq])
+                if let row = try Row.fetchOne(db.cachedStatement(sql: "SELECT * FROM outbox WHERE seq = ?"), arguments: [seq]) {
+                    items.append(Self.outboxItem(row))
+                }
+            }
+            return OutboxClaim(leaseToken: token, leaseUntil: leaseUntil, items: items, expired: expired)
+        }
+    }
+
+    /// Dead-letters this peer's expired rows that nobody holds a live lease on.
+    private static func expireOutbox(tenant: String, peer: String, now: Int64, _ db: Database) throws -> [OutboxItem] {
+        let rows = try Row.fetchAll(db, sql: """
+            SELECT * FROM outbox
+            WHERE tenant = ? AND peer = ? AND state IN ('pending', 'inflight') AND expires_at <= ?
+              AND (state = 'pending' OR lease_until <= ?)
+            ORDER BY seq
+            """, arguments: [tenant, peer, now, now])
+        var expired: [OutboxItem] = []
+        for row in rows {
+            let item = outboxItem(row)
+            try db.execute(sql: """
+                UPDATE outbox SET state = 'dead', dead_reason = ?, lease_until = NULL, lease_token = NULL, updated_at = ?
+                WHERE seq = ?
+                """, arguments: [DeadLetterReason.expired.rawValue, now, row["seq"] as Int64])
+            _ = try advanceDelivery(tenant: tenant, envelopeId: item.envelopeId, to: .failed,
+                                    reason: DeadLetterReason.expired.rawValue, now: now, db)
+            expired.append(item)
+        }
+        return expired
+    }
+
+    static func outboxItem(_ row: Row) -> OutboxItem {
+        OutboxItem(
+            tenant: row["tenant"], envelopeId: row["envelope_id"], peer: row["peer"], conversation: row["conversation"],
+            sealed: row["sealed"], canonicalId: row["canonical_id"], createdAt: row["created_at"],
+            expiresAt: row["expires_at"], attempt: row["attempts"], previousClaimUnresolved: row["lease_lapsed"],
+            lastError: row["last_error"])
+    }
+
+    /// Marks rows sent (the peer answered accepted or duplicate) and their delivery state `sent`, in one transaction.
+    ///
+    /// Applies to any row not yet finished, whoever holds its lease: acceptance by the peer is a fact.
+    /// Returns how many rows changed (already-finished rows are skipped).
+    @discardableResult
+    public func markOutboxSent(tenant: String, envelopeIds: [Data], now: Int64) async throws(StoreError) -> Int {
+        try Check.name(tenant, "tenant")
+        for id in envelopeIds { try Check.envelopeId(id) }
+        if envelopeIds.isEmpty { return 0 }
+        return try await write("marking \(envelopeIds.count) envelope(s) sent") { db in
+            let update = try db.cachedStatement(sql: """
+                UPDATE outbox SET state = 'sent', lease_until = NULL, lease_token = NULL, lease_lapsed = 0, updated_at = ?
+                WHERE tenant = ? AND envelope_id = ? AND state IN ('pending', 'inflight')
+                """)
+            var changed = 0
+            for id in envelopeIds {
+                try update.execute(arguments: [now, tenant, id])
+                guard db.changesCount > 0 else { continue }
+                changed += 1
+                _ = try Self.advanceDelivery(tenant: tenant, envelopeId: id, to: .sent, reason: nil, now: now, db)
+            }
+            return changed
+        }
+    }
+
+    /// Puts claimed rows back as pending until `nextAttemptAt`, recording the error.
+    ///
+    /// Only rows still held under `leaseToken` change (a row whose lease ran out and was claimed again by someone
+    /// else is theirs now). The attempt was already counted when the row was claimed. Returns how many rows changed.
+    @discardableResult
+    public func scheduleOutboxRetry(tenant: String, leaseToken: String, retries: [RetrySchedule], now: Int64) async throws(StoreError) -> Int {
+        try Check.name(tenant, "tenant")
+        try Check.name(leaseToken, "lease token")
+        for retry in retries { try Check.envelopeId(retry.envelopeId) }
+        if retries.isEmpty { return 0 }
+        return try await write("scheduling \(retries.count) outbox retr(ies)") { db in
+            let update = try db.cachedStatement(sql: """
+                UPDATE outbox SET state = 'pending', next_attempt_at = ?, last_error = ?, lease_until = NULL,
+                       lease_token = NULL, lease_lapsed = 0, updated_at = ?
+                WHERE tenant = ? AND envelope_id = ? AND state = 'inflight' AND lease_token = ?
+                """)
+            var changed = 0
+            for retry in retries {
+                try update.execute(arguments: [retry.nextAttemptAt, retry.error, now, tenant, retry.envelopeId, leaseToken])
+                changed += db.changesCount
+            }
+            return changed
+        }
+    }
+
+    /// Dead-letters rows (expired, or permanently rejected by the peer) and sets their delivery state `failed` with
+    /// the reason, in one transaction. Applies to any unfinished row. Returns how many rows changed.
+    @discardableResult
+    public func deadLetterOutbox(tenant: String, _ letters: [DeadLetter], now: Int64) async throws(StoreError) -> Int {
+        try Check.name(tenant, "tenant")
+        for letter in letters {
+            try Check.envelopeId(letter.envelopeId)
+            try Check.name(letter.reason.rawValue, "dead-letter reason")
+        }
+        if letters.isEmpty { return 0 }
+        return try await write("dead-lettering \(letters.count) envelope(s)") { db in
+            let update = try db.cachedStatement(sql: """
+                UPDATE outbox SET state = 'dead', dead_reason = ?, last_error = coalesce(?, last_error),
+                       lease_until = NULL, lease_token = NULL, lease_lapsed = 0, updated_at = ?
+                WHERE tenant = ? AND envelope_id = ? AND state IN ('pending', 'inflight')
+                """)
+            var changed = 0
+            for letter in letters {
+                try update.execute(arguments: [letter.reason.rawValue, letter.detail, now, tenant, letter.envelopeId])
+                guard db.changesCount > 0 else { continue }
+                changed += 1
+                _ = try Self.advanceDelivery(tenant: tenant, envelopeId: letter.envelopeId, to: .failed,
+                                             reason: letter.reason.rawValue, now: now, db)
+            }
+            return changed
+        }
+    }
+
+    /// Rows still to send to `peer` (pending or in flight): the queue depth.
+    public func outboxDepth(tenant: String, peer: String) async throws(StoreError) -> Int {
+        try await read("counting the outbox for \(peer)") { db in
+            try Int.fetchOne(db, sql: """
+                SELECT count(*) FROM outbox WHERE tenant = ? AND peer = ? AND state IN ('pending', 'inflight')
+                """, arguments: [tenant, peer]) ?? 0
+        }
+    }
+
+    /// Peers that have rows to send for `tenant` (for the sender loop to walk).
+    public func peersWithPendingOutbox(tenant: String) async throws(StoreError) -> [String] {
+        try await read("listing peers with pending rows") { db in
+            try String.fetchAll(db, sql: """
+                SELECT DISTINCT peer FROM outbox WHERE tenant = ? AND state IN ('pending', 'inflight') ORDER BY peer
+                """, arguments: [tenant])
+        }
+    }
+
+    /// One outbox row with its state (`pending`, `inflight`, `sent`, `dead`) and dead-letter reason.
+    public func outboxEntry(tenant: String, envelopeId: Data) async throws(StoreError) -> OutboxEntry? {
+        try await read("reading an outbox row") { db in
+            try Row.fetchOne(db, sql: "SELECT * FROM outbox WHERE tenant = ? AND envelope_id = ?", arguments: [tenant, envelopeId])
+                .map { row in OutboxEntry(item: Self.outboxItem(row), state: row["state"], deadReason: row["dead_reason"]) }
+        }
+    }
+}
+
+/// An outbox row with its state, for status and diagnostics.
+public struct OutboxEntry: Sendable, Hashable {
+    public var item: OutboxItem
+    public var state: String
+    public var deadReason: String?
+}
+
+/// The candidate query shared by the outbox and inbox claims. Both walk only the covering `*_live` index.
+enum ClaimSQL {
+    /// A live row is claimable when it is pending and due, or in flight under a lease that has run out.
+    static let claimable = """
+        (state = 'pending' AND next_attempt_at <= :now) OR (state = 'inflight' AND lease_until <= :now)
+        """
+
+    static func candidates(table: String, scope: String, partition: String, perConversation: Int) -> String {
+        if perConversation == 1 {
+            // Heads only: SQLite takes the bare columns from the row holding min(seq) of each group.
+            return """
+                SELECT seq FROM (
+                    SELECT min(seq) AS seq, state, next_attempt_at, lease_until FROM \(table)
+                    WHERE \(scope) AND state IN ('pending', 'inflight')
+                    GROUP BY \(partition)
+                )
+                WHERE \(claimable)
+                ORDER BY seq LIMIT :limit
+                """
+        }
+        // Runs: a row qualifies when it and every earlier live row of its conversation are claimable.
+        return """
+            SELECT seq FROM (
+                SELECT seq,
+                       SUM(CASE WHEN \(claimable) THEN 0 ELSE 1 END) OVER w AS blocked,
+                       ROW_NUMBER() OVER w AS position
+                FROM \(table)
+                WHERE \(scope) AND state IN ('pending', 'inflight')
+                WINDOW w AS (PARTITION BY \(partition) ORDER BY seq ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW)
+            )
+            WHERE blocked = 0 AND position <= :perConversation
+            ORDER BY seq LIMIT :limit
+            """
+    }
+}

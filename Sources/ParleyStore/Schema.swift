@@ -1,0 +1,150 @@
+import GRDB
+
+/// Versioned schema. Migrations are append-only: never edit a registered migration, add `v2`, `v3`, … instead.
+/// Plain SQL (no SQLite-only types beyond INTEGER/TEXT/BLOB) so the same tables can move to PostgreSQL.
+enum Schema {
+    static let migrator: DatabaseMigrator = {
+        var migrator = DatabaseMigrator()
+        migrator.registerMigration("v1") { db in
+            try db.execute(sql: v1)
+        }
+        return migrator
+    }()
+
+    static let v1 = """
+        -- Native webhook events already ingested: (tenant, app, key) → skip a retried webhook.
+        CREATE TABLE native_event (
+            tenant      TEXT    NOT NULL,
+            app         TEXT    NOT NULL,
+            event_key   TEXT    NOT NULL,
+            received_at INTEGER NOT NULL,
+            PRIMARY KEY (tenant, app, event_key)
+        ) WITHOUT ROWID;
+        CREATE INDEX native_event_age ON native_event (tenant, received_at);
+
+        -- Envelopes waiting for / sent to a peer. seq is the insertion order used for per-conversation ordering.
+        CREATE TABLE outbox (
+            seq             INTEGER PRIMARY KEY,
+            tenant          TEXT    NOT NULL,
+            envelope_id     BLOB    NOT NULL,
+            peer            TEXT    NOT NULL,
+            conversation    TEXT    NOT NULL,
+            canonical_id    BLOB,
+            sealed          BLOB,
+            state           TEXT    NOT NULL CHECK (state IN ('pending', 'inflight', 'sent', 'dead')),
+            attempts        INTEGER NOT NULL DEFAULT 0,
+            created_at      INTEGER NOT NULL,
+            expires_at      INTEGER NOT NULL,
+            next_attempt_at INTEGER NOT NULL,
+            lease_until     INTEGER,
+            lease_token     TEXT,
+            lease_lapsed    INTEGER NOT NULL DEFAULT 0,
+            last_error      TEXT,
+            dead_reason     TEXT,
+            updated_at      INTEGER NOT NULL,
+            UNIQUE (tenant, envelope_id)
+        );
+        -- The claim and expiry queries walk only live rows, per conversation in seq order; the index covers their
+        -- columns so the walk never touches the table.
+        CREATE INDEX outbox_live ON outbox (tenant, peer, conversation, seq, state, next_attempt_at, lease_until, expires_at)
+            WHERE state IN ('pending', 'inflight');
+        -- Retention and stats.
+        CREATE INDEX outbox_state ON outbox (tenant, state, updated_at);
+
+        -- Envelopes received from peers, deduplicated per (tenant, origin, envelope id).
+        CREATE TABLE inbox (
+            seq             INTEGER PRIMARY KEY,
+            tenant          TEXT    NOT NULL,
+            origin          TEXT    NOT NULL,
+            envelope_id     BLOB    NOT NULL,
+            conversation    TEXT    NOT NULL,
+            sealed          BLOB,
+            state           TEXT    NOT NULL CHECK (state IN ('pending', 'inflight', 'delivered', 'failed')),
+            attempts        INTEGER NOT NULL DEFAULT 0,
+            received_at     INTEGER NOT NULL,
+            next_attempt_at INTEGER NOT NULL,
+            lease_until     INTEGER,
+            lease_token     TEXT,
+            lease_lapsed    INTEGER NOT NULL DEFAULT 0,
+            last_error      TEXT,
+            fail_reason     TEXT,
+            native_id       TEXT,
+            updated_at      INTEGER NOT NULL,
+            UNIQUE (tenant, origin, envelope_id)
+        );
+        CREATE INDEX inbox_live ON inbox (tenant, origin, conversation, seq, state, next_attempt_at, lease_until)
+            WHERE state IN ('pending', 'inflight');
+        CREATE INDEX inbox_state ON inbox (tenant, state, updated_at);
+
+        -- Federation transactions received, per origin (idempotent PUT /v1/send/{txnId}).
+        CREATE TABLE received_txn (
+            tenant         TEXT    NOT NULL,
+            origin         TEXT    NOT NULL,
+            txn_id         TEXT    NOT NULL,
+            received_at    INTEGER NOT NULL,
+            envelope_count INTEGER NOT NULL,
+            PRIMARY KEY (tenant, origin, txn_id)
+        ) WITHOUT ROWID;
+        CREATE INDEX received_txn_age ON received_txn (tenant, received_at);
+
+        -- Native id ⇄ canonical (MIMI) message id.
+        CREATE TABLE id_map (
+            tenant       TEXT    NOT NULL,
+            app          TEXT    NOT NULL,
+            conversation TEXT    NOT NULL,
+            native_id    TEXT    NOT NULL,
+            canonical_id BLOB    NOT NULL CHECK (length(canonical_id) = 32),
+            created_at   INTEGER NOT NULL,
+            PRIMARY KEY (tenant, app, conversation, native_id)
+        ) WITHOUT ROWID;
+        CREATE INDEX id_map_canonical ON id_map (tenant, canonical_id);
+
+        -- Origin-side delivery state per outbound envelope.
+        CREATE TABLE delivery_state (
+            tenant       TEXT    NOT NULL,
+            envelope_id  BLOB    NOT NULL,
+            peer         TEXT    NOT NULL,
+            canonical_id BLOB,
+            status       TEXT    NOT NULL CHECK (status IN ('queued', 'sent', 'delivered', 'read', 'failed')),
+            reason       TEXT,
+            updated_at   INTEGER NOT NULL,
+            PRIMARY KEY (tenant, envelope_id)
+        ) WITHOUT ROWID;
+        CREATE INDEX delivery_state_message ON delivery_state (tenant, canonical_id) WHERE canonical_id IS NOT NULL;
+        CREATE INDEX delivery_state_age ON delivery_state (tenant, updated_at);
+
+        -- Node keys, user bundles and secret keys. owner is '' for node-level keys.
+        CREATE TABLE key_material (
+            tenant     TEXT    NOT NULL,
+            kind       TEXT    NOT NULL,
+            owner      TEXT    NOT NULL,
+            key_id     TEXT    NOT NULL,
+            material   BLOB    NOT NULL,
+            created_at INTEGER NOT NULL,
+            updated_at INTEGER NOT NULL,
+            PRIMARY KEY (tenant, kind, owner, key_id)
+        ) WITHOUT ROWID;
+
+        -- Peers' user key bundles, fetched over federation and cached.
+        CREATE TABLE peer_bundle (
+            tenant     TEXT    NOT NULL,
+            peer       TEXT    NOT NULL,
+            user       TEXT    NOT NULL,
+            bundle     BLOB    NOT NULL,
+            fetched_at INTEGER NOT NULL,
+            expires_at INTEGER NOT NULL,
+            PRIMARY KEY (tenant, peer, user)
+        ) WITHOUT ROWID;
+
+        -- Per-user consent to cross-app messaging; no row means not granted.
+        CREATE TABLE consent (
+            tenant     TEXT    NOT NULL,
+            user       TEXT    NOT NULL,
+            granted    INTEGER NOT NULL CHECK (granted IN (0, 1)),
+            granted_at INTEGER,
+            revoked_at INTEGER,
+            updated_at INTEGER NOT NULL,
+            PRIMARY KEY (tenant, user)
+        ) WITHOUT ROWID;
+        """
+}

@@ -1,0 +1,118 @@
+import Foundation
+import Testing
+@testable import ParleyStore
+
+@Suite struct InboxTests {
+    let tenant = "b.example"
+
+    func inbound(_ n: Int, conversation: String = "c1") -> InboundEnvelope {
+        InboundEnvelope(envelopeId: envelopeId(n), conversation: conversation, sealed: sealed(n))
+    }
+
+    @Test func receivingIsIdempotentPerTransactionAndPerEnvelope() async throws {
+        let dir = try TempDir()
+        let store = try ParleyStore(path: dir.path())
+        defer { try? store.close() }
+
+        let first = try await store.receive(tenant: tenant, origin: "a.example", transactionId: "t1",
+                                            envelopes: [inbound(1), inbound(2)], now: 1_000)
+        #expect(first.transactionWasNew)
+        #expect(first.outcomes.map(\.acceptance) == [.accepted, .accepted])
+
+        let replay = try await store.receive(tenant: tenant, origin: "a.example", transactionId: "t1",
+                                             envelopes: [inbound(1), inbound(2)], now: 1_100)
+        #expect(!replay.transactionWasNew)
+        #expect(replay.outcomes.map(\.acceptance) == [.duplicate, .duplicate])
+
+        let overlap = try await store.receive(tenant: tenant, origin: "a.example", transactionId: "t2",
+                                              envelopes: [inbound(2), inbound(3), inbound(3)], now: 1_200)
+        #expect(overlap.transactionWasNew)
+        #expect(overlap.outcomes.map(\.acceptance) == [.duplicate, .accepted, .duplicate])
+        #expect(overlap.outcomes.map(\.envelopeId) == [envelopeId(2), envelopeId(3), envelopeId(3)])
+
+        // Another origin cannot shadow a.example's envelope ids, and its txn ids are its own.
+        let other = try await store.receive(tenant: tenant, origin: "c.example", transactionId: "t1",
+                                            envelopes: [inbound(1)], now: 1_300)
+        #expect(other.transactionWasNew)
+        #expect(other.outcomes.map(\.acceptance) == [.accepted])
+        #expect(try await store.hasReceivedTransaction(tenant: tenant, origin: "a.example", transactionId: "t2"))
+        #expect(try await !store.hasReceivedTransaction(tenant: tenant, origin: "a.example", transactionId: "t3"))
+        #expect(try await store.inboxDepth(tenant: tenant) == 4)
+        #expect(try await store.inboxDepth(tenant: tenant, origin: "a.example") == 3)
+    }
+
+    @Test func egressDeliversInConversationOrderAndWritesTheIdMapWithIt() async throws {
+        let dir = try TempDir()
+        let store = try ParleyStore(path: dir.path())
+        defer { try? store.close() }
+        _ = try await store.receive(tenant: tenant, origin: "a.example", transactionId: "t1",
+                                    envelopes: [inbound(1, conversation: "A"), inbound(2, conversation: "B"),
+                                                inbound(3, conversation: "A")], now: 1_000)
+
+        let claim = try await store.claimInbox(tenant: tenant, limit: 10, leaseMillis: 30_000, now: 1_000)
+        #expect(claim.items.numbers == [1, 2])
+        #expect(claim.items.first?.sealed == sealed(1))
+
+        let mapping = IdMapping(app: "messenger", conversation: "psid-9", nativeId: "m_1", canonicalId: canonicalId(1))
+        let key = InboxKey(origin: "a.example", envelopeId: envelopeId(1))
+        #expect(try await store.markDelivered(tenant: tenant, key: key, nativeId: "m_1", mapping: mapping, now: 1_100))
+        #expect(try await !store.markDelivered(tenant: tenant, key: key, nativeId: "m_1-again", now: 1_101))
+        #expect(try await store.canonicalId(tenant: tenant, app: "messenger", conversation: "psid-9", nativeId: "m_1") == canonicalId(1))
+        let entry = try await store.inboxEntry(tenant: tenant, key: key)
+        #expect(entry?.state == "delivered")
+        #expect(entry?.nativeId == "m_1")
+
+        // Row 3 follows 1 now; the delivered row is never handed out again, not even after its lease time.
+        let next = try await store.claimInbox(tenant: tenant, limit: 10, leaseMillis: 30_000, now: 99_000)
+        #expect(next.items.numbers.sorted() == [2, 3])
+        #expect(next.items.first { $0.key.envelopeId == envelopeId(2) }?.previousClaimUnresolved == true)
+    }
+
+    @Test func aRowClaimedBeforeACrashComesBackWithItsAttemptCount() async throws {
+        let dir = try TempDir()
+        var store = try ParleyStore(path: dir.path())
+        _ = try await store.receive(tenant: tenant, origin: "a.example", transactionId: "t1", envelopes: [inbound(1)], now: 1_000)
+        let first = try await store.claimInbox(tenant: tenant, limit: 10, leaseMillis: 10_000, now: 1_000)
+        #expect(first.items.first?.attempt == 1)
+        try store.close()  // crash after (maybe) calling the app, before markDelivered
+
+        store = try ParleyStore(path: dir.path())
+        defer { try? store.close() }
+        #expect(try await store.claimInbox(tenant: tenant, limit: 10, leaseMillis: 10_000, now: 10_999).items.isEmpty)
+        let again = try await store.claimInbox(tenant: tenant, limit: 10, leaseMillis: 10_000, now: 11_000)
+        #expect(again.items.numbers == [1])
+        #expect(again.items.first?.attempt == 2)
+        #expect(again.items.first?.previousClaimUnresolved == true)
+    }
+
+    @Test func retryWaitsAndFailureIsTerminalWithItsReason() async throws {
+        let dir = try TempDir()
+        let store = try ParleyStore(path: dir.path())
+        defer { try? store.close() }
+        _ = try await store.receive(tenant: tenant, origin: "a.example", transactionId: "t1",
+                                    envelopes: [inbound(1), inbound(2)], now: 1_000)
+        let claim = try await store.claimInbox(tenant: tenant, limit: 10, leaseMillis: 10_000, now: 1_000)
+        let key1 = InboxKey(origin: "a.example", envelopeId: envelopeId(1))
+        #expect(try await store.scheduleInboxRetry(tenant: tenant, leaseToken: claim.leaseToken,
+                                                   retries: [InboxRetry(key: key1, nextAttemptAt: 5_000, error: "429")], now: 1_100) == 1)
+        #expect(try await store.scheduleInboxRetry(tenant: tenant, leaseToken: "not-the-token",
+                                                   retries: [InboxRetry(key: key1, nextAttemptAt: 0, error: "x")], now: 1_100) == 0)
+        #expect(try await store.claimInbox(tenant: tenant, limit: 10, leaseMillis: 10_000, now: 4_999).items.isEmpty)
+        let retried = try await store.claimInbox(tenant: tenant, limit: 10, leaseMillis: 10_000, now: 5_000)
+        #expect(retried.items.first?.attempt == 2)
+        #expect(retried.items.first?.lastError == "429")
+
+        #expect(try await store.markInboxFailed(tenant: tenant, failures: [InboxFailure(key: key1, reason: "app.rejected", detail: "131051")], now: 5_100) == 1)
+        let entry = try await store.inboxEntry(tenant: tenant, key: key1)
+        #expect(entry?.state == "failed")
+        #expect(entry?.failReason == "app.rejected")
+        #expect(try await store.claimInbox(tenant: tenant, limit: 10, leaseMillis: 10_000, now: 5_200).items.numbers == [2])
+        #expect(try await store.inboxDepth(tenant: tenant) == 1)
+
+        // A delivery the app answers without an id (a receipt, typing) still completes the row.
+        let key2 = InboxKey(origin: "a.example", envelopeId: envelopeId(2))
+        #expect(try await store.markDelivered(tenant: tenant, key: key2, nativeId: nil, now: 5_300))
+        #expect(try await store.inboxEntry(tenant: tenant, key: key2)?.state == "delivered")
+        #expect(try await store.inboxDepth(tenant: tenant) == 0)
+    }
+}

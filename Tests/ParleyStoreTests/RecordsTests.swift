@@ -1,0 +1,109 @@
+import Foundation
+import Testing
+@testable import ParleyStore
+
+@Suite struct RecordsTests {
+    @Test func idMapLooksUpBothWaysAndKeepsTheFirstMapping() async throws {
+        let dir = try TempDir()
+        let store = try ParleyStore(path: dir.path())
+        defer { try? store.close() }
+        let wa = IdMapping(app: "whatsapp", conversation: "1555", nativeId: "wamid.X", canonicalId: canonicalId(7))
+        let ig = IdMapping(app: "instagram", conversation: "ig-1", nativeId: "aWdf", canonicalId: canonicalId(7))
+        #expect(try await store.recordIdMappings(tenant: "a.example", [wa, ig], now: 10) == [wa, ig])
+        var moved = wa
+        moved.canonicalId = canonicalId(8)
+        #expect(try await store.recordIdMappings(tenant: "a.example", [moved], now: 11).isEmpty)
+
+        #expect(try await store.canonicalId(tenant: "a.example", app: "whatsapp", conversation: "1555", nativeId: "wamid.X") == canonicalId(7))
+        #expect(try await store.canonicalId(tenant: "x.example", app: "whatsapp", conversation: "1555", nativeId: "wamid.X") == nil)
+        #expect(Set(try await store.nativeIds(tenant: "a.example", canonicalId: canonicalId(7))) == [wa, ig])
+        #expect(try await store.nativeIds(tenant: "a.example", canonicalId: canonicalId(7), app: "instagram") == [ig])
+
+        let short = IdMapping(app: "whatsapp", conversation: "1555", nativeId: "n", canonicalId: Data(count: 16))
+        let error = await #expect(throws: StoreError.self) { try await store.recordIdMappings(tenant: "a.example", [short], now: 1) }
+        #expect(error?.code == .invalidArgument)
+    }
+
+    @Test func deliveryStateOnlyMovesForward() async throws {
+        let dir = try TempDir()
+        let store = try ParleyStore(path: dir.path())
+        defer { try? store.close() }
+        _ = try await store.ingest(event("e1", envelopes: [envelope(1, peer: "b.example"), envelope(2, peer: "c.example")]))
+        let id = envelopeId(1)
+        #expect(try await store.markOutboxSent(tenant: "a.example", envelopeIds: [id], now: 2_000) == 1)
+        #expect(try await store.recordDeliveryStatus(tenant: "a.example", envelopeId: id, status: .read, now: 3_000))
+        #expect(try await !store.recordDeliveryStatus(tenant: "a.example", envelopeId: id, status: .delivered, now: 3_100))
+        #expect(try await !store.recordDeliveryStatus(tenant: "a.example", envelopeId: id, status: .failed, reason: "x", now: 3_200))
+        let record = try await store.deliveryRecord(tenant: "a.example", envelopeId: id)
+        #expect(record?.status == .read)
+        #expect(record?.updatedAt == 3_000)
+        #expect(try await !store.recordDeliveryStatus(tenant: "a.example", envelopeId: envelopeId(99), status: .read, now: 1))
+
+        // Receipts name messages: update by (peer, canonical id).
+        #expect(try await store.recordDeliveryStatus(tenant: "a.example", peer: "c.example", canonicalId: canonicalId(2),
+                                                     status: .delivered, now: 4_000) == 1)
+        #expect(try await store.recordDeliveryStatus(tenant: "a.example", peer: "c.example", canonicalId: canonicalId(1),
+                                                     status: .delivered, now: 4_000) == 0)
+        #expect(try await store.deliveryRecords(tenant: "a.example", canonicalId: canonicalId(2)).map(\.status) == [.delivered])
+    }
+
+    @Test func keysAreStoredPerTenantKindOwnerAndId() async throws {
+        let dir = try TempDir()
+        let store = try ParleyStore(path: dir.path())
+        defer { try? store.close() }
+        try await store.putKey(StoredKey(tenant: "a.example", kind: .nodeSecret, keyId: "ed25519:1", material: Data([1, 2, 3]), createdAt: 10))
+        try await store.putKey(StoredKey(tenant: "a.example", kind: .userSecret, owner: "alice", keyId: "k1", material: Data([4]), createdAt: 11))
+        try await store.putKey(StoredKey(tenant: "a.example", kind: .userSecret, owner: "bob", keyId: "k1", material: Data([5]), createdAt: 12))
+        try await store.putKey(StoredKey(tenant: "x.example", kind: .nodeSecret, keyId: "ed25519:1", material: Data([9]), createdAt: 13))
+        // Replacing keeps createdAt and updates the material.
+        try await store.putKey(StoredKey(tenant: "a.example", kind: .nodeSecret, keyId: "ed25519:1", material: Data([7]), createdAt: 99, updatedAt: 100))
+
+        let node = try await store.key(tenant: "a.example", kind: .nodeSecret, keyId: "ed25519:1")
+        #expect(node?.material == Data([7]))
+        #expect(node?.createdAt == 10)
+        #expect(node?.updatedAt == 100)
+        #expect(try await store.key(tenant: "x.example", kind: .nodeSecret, keyId: "ed25519:1")?.material == Data([9]))
+        #expect(try await store.keys(tenant: "a.example", kind: .userSecret).map(\.owner) == ["alice", "bob"])
+        #expect(try await store.keys(tenant: "a.example", kind: .userSecret, owner: "bob").map(\.material) == [Data([5])])
+        #expect(try await store.deleteKey(tenant: "a.example", kind: .userSecret, owner: "bob", keyId: "k1"))
+        #expect(try await !store.deleteKey(tenant: "a.example", kind: .userSecret, owner: "bob", keyId: "k1"))
+    }
+
+    @Test func peerBundleCacheServesOnlyFreshBundles() async throws {
+        let dir = try TempDir()
+        let store = try ParleyStore(path: dir.path())
+        defer { try? store.close() }
+        try await store.cachePeerBundle(PeerBundle(tenant: "a.example", peer: "b.example", user: "bob", bundle: Data([1]), fetchedAt: 100, expiresAt: 200))
+        #expect(try await store.cachedPeerBundle(tenant: "a.example", peer: "b.example", user: "bob", now: 199)?.bundle == Data([1]))
+        #expect(try await store.cachedPeerBundle(tenant: "a.example", peer: "b.example", user: "bob", now: 200) == nil)
+        try await store.cachePeerBundle(PeerBundle(tenant: "a.example", peer: "b.example", user: "bob", bundle: Data([2]), fetchedAt: 300, expiresAt: 400))
+        #expect(try await store.cachedPeerBundle(tenant: "a.example", peer: "b.example", user: "bob", now: 350)?.bundle == Data([2]))
+        #expect(try await store.evictPeerBundles(tenant: "a.example", peer: "b.example") == 1)
+        #expect(try await store.cachedPeerBundle(tenant: "a.example", peer: "b.example", user: "bob", now: 350) == nil)
+    }
+
+    @Test func consentIsOffUntilGrantedAndCanBeRevoked() async throws {
+        let dir = try TempDir()
+        let store = try ParleyStore(path: dir.path())
+        defer { try? store.close() }
+        #expect(try await !store.hasConsent(tenant: "a.example", user: "alice"))
+        #expect(try await !store.revokeConsent(tenant: "a.example", user: "alice", now: 5))
+
+        try await store.grantConsent(tenant: "a.example", user: "alice", now: 10)
+        try await store.grantConsent(tenant: "a.example", user: "alice", now: 20)  // keeps the first grant time
+        try await store.grantConsent(tenant: "a.example", user: "bob", now: 30)
+        #expect(try await store.hasConsent(tenant: "a.example", user: "alice"))
+        #expect(try await !store.hasConsent(tenant: "x.example", user: "alice"))
+        #expect(try await store.consent(tenant: "a.example", user: "alice")?.grantedAt == 10)
+
+        #expect(try await store.revokeConsent(tenant: "a.example", user: "alice", now: 40))
+        #expect(try await !store.hasConsent(tenant: "a.example", user: "alice"))
+        let alice = try await store.consent(tenant: "a.example", user: "alice")
+        #expect(alice?.revokedAt == 40 && alice?.granted == false)
+        #expect(try await store.consents(tenant: "a.example").map(\.user) == ["alice", "bob"])
+        #expect(try await store.consents(tenant: "a.example", grantedOnly: true).map(\.user) == ["bob"])
+
+        try await store.grantConsent(tenant: "a.example", user: "alice", now: 50)
+        #expect(try await store.consent(tenant: "a.example", user: "alice")?.grantedAt == 50)
+    }
+}
