@@ -155,6 +155,10 @@ struct EgressWorker: Service {
             switch result {
             case .delivered(let nativeId, let mapping):
                 try await node.store.markDelivered(tenant: tenant.name, key: item.key, nativeId: nativeId, mapping: mapping, now: now)
+                if let mapping {
+                    let marker = IdMapping(app: mapping.app, conversation: mapping.conversation, nativeId: BridgeNode.deliveryMarker(at: now) + "|" + nativeId, canonicalId: mapping.canonicalId)
+                    try await node.store.recordIdMappings(tenant: tenant.name, [marker], now: now)
+                }
                 node.metrics.delivered(tenant: tenant.name, peer: item.key.origin)
                 node.trace.record("delivered", tenant: tenant.name, peer: item.key.origin, envelope: Hex.encode(Array(item.key.envelopeId)), bytes: item.sealed?.count ?? 0, detail: nativeId)
                 node.metrics.latency("egress", tenant: tenant.name, peer: item.key.origin, nanoseconds: (ContinuousClock.now - started).nanoseconds)
@@ -179,7 +183,7 @@ struct EgressWorker: Service {
     private func fail(_ item: InboxItem, failure: BridgeEvent.Failure, bounce: (sender: String, messageId: MessageId, conversation: ConversationKey)?, now: Int64) async throws {
         _ = try await node.store.markInboxFailed(tenant: tenant.name, failures: [InboxFailure(key: item.key, reason: failure.code, detail: failure.message)], now: now)
         node.metrics.failed(tenant: tenant.name, peer: item.key.origin, reason: failure.code)
-        node.logger.notice("app delivery failed", metadata: ["tenant": .string(tenant.name), "code": .string(failure.code)])
+        node.logger.notice("app delivery failed", metadata: ["tenant": .string(tenant.name), "code": .string(failure.code), "reason": .string(failure.message)])
         // Tell the origin, so its app shows its user a native failure.
         if let bounce {
             try await node.sendReceipt(tenant: tenant, localUser: bounce.conversation.localUser, remoteURI: bounce.sender, conversation: bounce.conversation, messageId: bounce.messageId, status: .failed, failure: failure, now: now)
@@ -203,8 +207,9 @@ struct EgressWorker: Service {
         switch opened.payload {
         case .receipt(let messageId, let status, let failure):
             let natives = try await node.store.nativeIds(tenant: tenant.name, canonicalId: Data(messageId.bytes), app: tenant.app)
-            guard let native = natives.first(where: { $0.conversation == conversation.rawValue }) ?? natives.first else {
-                return (.failed(BridgeEvent.Failure(code: "routing.unknown_target", message: "a receipt for a message this node does not know")), nil)
+            guard let native = natives.first(where: { $0.conversation == conversation.rawValue && $0.namesNativeMessage }) else {
+                // Nothing in our app to attach it to (e.g. a receipt for a reaction): done, nothing to show.
+                return (.delivered(nativeId: "-", mapping: nil), nil)
             }
             let event = BridgeEvent(
                 kind: .receipt, nativeId: "", conversation: conversation.localUser, sender: conversation.account,
@@ -225,7 +230,8 @@ struct EgressWorker: Service {
         func native(_ id: MessageId?) async throws -> String? {
             guard let id else { return nil }
             let rows = try await node.store.nativeIds(tenant: tenant.name, canonicalId: Data(id.bytes), app: tenant.app)
-            return (rows.first { $0.conversation == conversation.rawValue && !$0.nativeId.hasPrefix("reaction:") } ?? rows.first { !$0.nativeId.hasPrefix("reaction:") })?.nativeId
+            let usable = rows.filter(\.namesNativeMessage)
+            return (usable.first { $0.conversation == conversation.rawValue } ?? usable.first)?.nativeId
         }
         var event = BridgeEvent(
             kind: content.kind.bridgeKind, nativeId: "", conversation: conversation.localUser, sender: conversation.account,

@@ -291,7 +291,7 @@ struct PeerSender: Service {
     private func notifyFailure(_ canonicalId: Data?, conversation raw: String, failure: BridgeEvent.Failure) async throws {
         guard let canonicalId, let conversation = ConversationKey(rawValue: raw) else { return }
         let natives = try await node.store.nativeIds(tenant: tenant.name, canonicalId: canonicalId, app: tenant.app)
-        guard let native = natives.first(where: { $0.conversation == raw && !$0.nativeId.hasPrefix("reaction:") }) else { return }
+        guard let native = natives.first(where: { $0.conversation == raw && $0.namesNativeMessage }) else { return }
         try await node.queueNotice(tenant: tenant, conversation: conversation, nativeTarget: native.nativeId, failure: failure, key: "dead|\(Hex.encode(Array(canonicalId)))", now: BridgeNode.nowMillis())
     }
 }

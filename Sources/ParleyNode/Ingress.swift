@@ -166,7 +166,9 @@ extension BridgeNode {
         let messageId = try content.messageId()
         // Fill in the reaction's id now that it is known (the placeholder above had none).
         mappings = mappings.map { IdMapping(app: $0.app, conversation: $0.conversation, nativeId: $0.nativeId, canonicalId: Data(messageId.bytes)) }
-        if !event.nativeId.isEmpty {
+        // Only messages get a mapping of their own: edits, deletes and reactions are referred to by what they
+        // change, and a receipt naming one of them would mean nothing to the other app.
+        if event.kind == .message, !event.nativeId.isEmpty {
             mappings.append(IdMapping(app: tenant.app, conversation: conversation.rawValue, nativeId: event.nativeId, canonicalId: Data(messageId.bytes)))
         }
         let sender = try await keys.localKeys(tenant: tenant.name, uri: senderURI)
@@ -188,32 +190,50 @@ extension BridgeNode {
         return IngressEvent(tenant: tenant.name, app: tenant.app, nativeEventKey: Self.eventKey(event), receivedAt: receivedAt, envelopes: [envelope], idMappings: mappings)
     }
 
-    /// A local user's delivered/read status for a message the bridge brought in → a receipt to its origin.
+    /// A local user's delivered/read status for messages the bridge brought in → receipts to their origin.
+    /// Per-message statuses name their target; watermarks (Messenger) cover every message delivered up to a time.
     func translateReceipt(_ event: BridgeEvent, tenant: TenantRuntime, receivedAt: Int64) async throws -> IngressEvent? {
-        guard let status = event.status, status == .delivered || status == .read, let target = event.target ?? (event.nativeId.isEmpty ? nil : event.nativeId) else {
-            return nil
-        }
+        guard let status = event.status, status == .delivered || status == .read else { return nil }
         guard let account = event.recipient, let contact = tenant.contactsByAccount[account], let remote = MIMIAddress(contact.remote) else {
             return nil
         }
         let conversation = ConversationKey(localUser: event.sender, account: account)
-        guard let canonical = try await store.canonicalId(tenant: tenant.name, app: tenant.app, conversation: conversation.rawValue, nativeId: target),
-              let messageId = MessageId(bytes: Array(canonical)) else {
-            return nil // A receipt for something we did not bring in (e.g. the user's own message): nothing to forward.
+        var messageIds: [MessageId] = []
+        if let target = event.target ?? (event.watermark == nil && !event.nativeId.isEmpty ? event.nativeId : nil) {
+            if let canonical = try await store.canonicalId(tenant: tenant.name, app: tenant.app, conversation: conversation.rawValue, nativeId: target),
+               let id = MessageId(bytes: Array(canonical)) {
+                messageIds.append(id)
+            }
+        } else if let watermark = event.watermark {
+            // Delivery markers are written at delivery time by this node's clock: allow a little slack.
+            let rows = try await store.idMappings(
+                tenant: tenant.name, app: tenant.app, conversation: conversation.rawValue,
+                nativeIdFrom: Self.deliveryMarker(at: max(0, watermark - 86_400_000)), to: Self.deliveryMarker(at: watermark + 2_000) + "~", limit: 100)
+            messageIds = rows.compactMap { MessageId(bytes: Array($0.canonicalId)) }
         }
-        guard let peer = peerFor(domain: remote.domain) else { return nil }
+        // A receipt for something we did not bring in (e.g. the user's own message): nothing to forward.
+        guard !messageIds.isEmpty, let peer = peerFor(domain: remote.domain) else { return nil }
         let senderURI = tenant.userURI(event.sender)
         let sender = try await keys.localKeys(tenant: tenant.name, uri: senderURI)
         let recipient = try await keys.remoteBundle(tenant: tenant.name, uri: contact.remote, peer: peer)
         let expiresAt = receivedAt + Int64(config.limits.messageTTLSeconds) * 1000
-        let sealed = try sealing.seal(
-            payload: SealedPayload.receipt(messageId: messageId, status: status, failure: nil).encoded(), sender: sender,
-            recipient: recipient, origin: tenant.domain, destination: remote.domain, sentAt: event.timestamp, expiresAt: expiresAt)
-        let envelope = OutboundEnvelope(
-            envelopeId: Data(sealed.envelopeId), peer: peer.config.domain, conversation: conversation.rawValue,
-            sealed: Data(sealed.bytes), canonicalId: nil, createdAt: receivedAt, expiresAt: expiresAt, nextAttemptAt: receivedAt)
-        trace.record("sealed", tenant: tenant.name, peer: remote.domain, envelope: Hex.encode(sealed.envelopeId), bytes: sealed.bytes.count, detail: "receipt")
-        return IngressEvent(tenant: tenant.name, app: tenant.app, nativeEventKey: Self.eventKey(event), receivedAt: receivedAt, envelopes: [envelope])
+        var envelopes: [OutboundEnvelope] = []
+        for messageId in messageIds {
+            let sealed = try sealing.seal(
+                payload: SealedPayload.receipt(messageId: messageId, status: status, failure: nil).encoded(), sender: sender,
+                recipient: recipient, origin: tenant.domain, destination: remote.domain, sentAt: event.timestamp, expiresAt: expiresAt)
+            envelopes.append(OutboundEnvelope(
+                envelopeId: Data(sealed.envelopeId), peer: peer.config.domain, conversation: conversation.rawValue,
+                sealed: Data(sealed.bytes), canonicalId: nil, createdAt: receivedAt, expiresAt: expiresAt, nextAttemptAt: receivedAt))
+            trace.record("sealed", tenant: tenant.name, peer: remote.domain, envelope: Hex.encode(sealed.envelopeId), bytes: sealed.bytes.count, detail: "receipt")
+        }
+        return IngressEvent(tenant: tenant.name, app: tenant.app, nativeEventKey: Self.eventKey(event), receivedAt: receivedAt, envelopes: envelopes)
+    }
+
+    /// The id map key that records "a bridged message was delivered at `millis`", for watermark receipts.
+    static func deliveryMarker(at millis: Int64) -> String {
+        let digits = String(max(0, millis))
+        return "in@" + String(repeating: "0", count: max(0, 15 - digits.count)) + digits
     }
 
     static func defaultMime(_ kind: String) -> String {

@@ -2,6 +2,7 @@ import Foundation
 import ParleyCore
 import ParleyKit
 import ParleyCrypto
+import ParleyStore
 
 /// One operator served by the node, with its loaded adapter and policy.
 final class TenantRuntime: Sendable {
@@ -66,4 +67,10 @@ struct ConversationKey: Sendable, Hashable {
         let domain = MIMIAddress(first)?.domain ?? "parley"
         return "mimi://\(domain)/r/dm-\(Hex.encode(Array(digest.prefix(12))))"
     }
+}
+
+extension IdMapping {
+    /// Whether the native id is a real message id in the app (the node also keeps bookkeeping rows in the map:
+    /// `reaction:` keys for reaction removal and `in@` delivery markers for watermark receipts).
+    var namesNativeMessage: Bool { !nativeId.hasPrefix("reaction:") && !nativeId.hasPrefix("in@") }
 }

@@ -57,6 +57,26 @@ extension ParleyStore {
         }
     }
 
+    /// Id map rows of one conversation whose native ids fall in `from...to` (byte order), oldest first, at most
+    /// `limit`. With zero-padded time prefixes this answers range questions such as watermark read receipts.
+    public func idMappings(
+        tenant: String, app: String, conversation: String, nativeIdFrom from: String, to: String, limit: Int
+    ) async throws(StoreError) -> [IdMapping] {
+        try Check.name(tenant, "tenant")
+        try Check.positive(limit, "limit")
+        return try await read("looking up id mappings in a range") { db in
+            let rows = try Row.fetchAll(db, sql: """
+                SELECT app, conversation, native_id, canonical_id FROM id_map
+                WHERE tenant = ? AND app = ? AND conversation = ? AND native_id >= ? AND native_id <= ?
+                ORDER BY native_id LIMIT ?
+                """, arguments: [tenant, app, conversation, from, to, limit])
+            return rows.map { row in
+                IdMapping(app: row["app"], conversation: row["conversation"], nativeId: row["native_id"],
+                          canonicalId: row["canonical_id"])
+            }
+        }
+    }
+
     // MARK: Delivery state
 
     /// Advances the delivery state of one outbound envelope (a receipt came back, or a failure was reported).

@@ -26,11 +26,11 @@ struct DemoCommand: AsyncParsableCommand {
         let templates = try configs ?? Self.findTemplates()
         let work = workDir ?? (NSTemporaryDirectory() + "parley-demo-\(ProcessInfo.processInfo.processIdentifier)")
         let executable = (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0]
-        print("Parley demo: three operators, each its own app back-end and bridge node, on loopback")
-        print("  work directory: \(work)")
+        say("Parley demo: three operators, each its own app back-end and bridge node, on loopback")
+        say("  work directory: \(work)")
         let federation = try Federation(executable: executable, configDirectory: templates, workDirectory: work, logLevel: logLevel)
         for op in federation.operators {
-            print("  \(op.app): \(op.userName) (user \(op.user)) — app sim \(federation.simURL(op.app)), node \(op.domain) \(federation.nodeURL(op.app)), key \(federation.nodeKeys[op.app]!.prefix(12))…")
+            say("  \(op.app): \(op.userName) (user \(op.user)) — app sim \(federation.simURL(op.app)), node \(op.domain) \(federation.nodeURL(op.app)), key \(federation.nodeKeys[op.app]!.prefix(12))…")
         }
         let started = ContinuousClock.now
         do {
@@ -39,24 +39,24 @@ struct DemoCommand: AsyncParsableCommand {
             await federation.stop()
             throw CLIError("the federation did not start: \(error)")
         }
-        print("  all six processes are up (\(started.duration(to: .now))); consent granted for the three users\n")
+        say("  all six processes are up (\(started.duration(to: .now))); consent granted for the three users\n")
         let results = await DemoScript(federation: federation).run()
         let failed = results.filter { !$0.delivered }
         let latencies = results.filter(\.delivered).map(\.latencyMs).sorted()
-        print("")
-        print("\(results.count - failed.count)/\(results.count) steps delivered across \(Set(results.map { "\($0.from)>\($0.to)" }).count) ordered app pairs" +
+        say("")
+        say("\(results.count - failed.count)/\(results.count) steps delivered across \(Set(results.map { "\($0.from)>\($0.to)" }).count) ordered app pairs" +
               (latencies.isEmpty ? "" : "; latency median \(latencies[latencies.count / 2]) ms, max \(latencies.last!) ms"))
         let leaks = ["it's Alice", "it's Bob", "it's Carol"].flatMap { needle in
             federation.operators.flatMap { federation.filesContaining(needle, under: "\($0.app)/node").filter { !$0.hasSuffix(".log") } }
         }
-        print(leaks.isEmpty ? "relay check: no plaintext in any node's data directory" : "relay check FAILED: plaintext found in \(leaks)")
+        say(leaks.isEmpty ? "relay check: no plaintext in any node's data directory" : "relay check FAILED: plaintext found in \(leaks)")
         if keepRunning {
-            print("\nThe federation keeps running. Try, for example:")
+            say("\nThe federation keeps running. Try, for example:")
             let wa = federation.op("whatsapp")
-            print("  curl -s -X POST \(federation.simURL("whatsapp"))/sim/users/\(wa.user)/send -H 'content-type: application/json' -d '{\"to\":\"\(wa.accounts["messenger"]!)\",\"text\":\"hello\"}'")
-            print("  curl -s \(federation.simURL("messenger"))/sim/users/\(federation.op("messenger").user)/mailbox")
-            print("  parley status --config \(federation.configPath("whatsapp"))")
-            print("Press Ctrl-C to stop.")
+            say("  curl -s -X POST \(federation.simURL("whatsapp"))/sim/users/\(wa.user)/send -H 'content-type: application/json' -d '{\"to\":\"\(wa.accounts["messenger"]!)\",\"text\":\"hello\"}'")
+            say("  curl -s \(federation.simURL("messenger"))/sim/users/\(federation.op("messenger").user)/mailbox")
+            say("  parley status --config \(federation.configPath("whatsapp"))")
+            say("Press Ctrl-C to stop.")
             await waitForInterrupt()
         }
         await federation.stop()
@@ -86,6 +86,11 @@ struct DemoCommand: AsyncParsableCommand {
             }
         }
     }
+}
+
+/// Unbuffered, so the demo's lines interleave in order with the script's.
+func say(_ line: String) {
+    FileHandle.standardOutput.write(Data((line + "\n").utf8))
 }
 
 /// True exactly once.
