@@ -42,6 +42,9 @@ public final class Federation: Sendable {
     let nodePorts: [String: Int]
     let simPorts: [String: Int]
     let nodeProcesses: [String: ManagedProcess]
+    public let extraUsers: Int
+    /// Federation traffic into each app's node passes through its proxy (when capturing).
+    public let proxies: [String: CapturingProxy]
     let simProcesses: [String: ManagedProcess]
     public let nodeKeys: [String: String]
 
@@ -50,8 +53,13 @@ public final class Federation: Sendable {
     ///   - executable: the `parley` binary to run.
     ///   - configDirectory: where the `<app>.toml` templates are (the repository's `Config/demo`).
     ///   - workDirectory: a fresh directory for data, configs and logs.
+    /// - Parameters:
+    ///   - extraUsers: more users per app (besides the scripted one), each with a contact in every other app, for
+    ///     tests that need many conversations.
+    ///   - captureFederation: route node-to-node traffic through ``CapturingProxy``s that keep every body.
     public init(executable: String, configDirectory: String, workDirectory: String, operators: [Operator] = Operator.demo,
-                logLevel: String = "info", http: HTTPClient = .shared) throws {
+                logLevel: String = "info", extraUsers: Int = 0, captureFederation: Bool = false, http: HTTPClient = .shared) throws {
+        self.extraUsers = extraUsers
         self.executable = executable
         self.configDirectory = configDirectory
         self.workDirectory = workDirectory
@@ -78,6 +86,13 @@ public final class Federation: Sendable {
             if !fm.fileExists(atPath: keyFile) { try key.write(toFile: keyFile) }
             keys[op.app] = key.publicKey.base64
         }
+        var proxies: [String: CapturingProxy] = [:]
+        if captureFederation {
+            for op in operators {
+                proxies[op.app] = CapturingProxy(port: try port(), target: "http://127.0.0.1:\(nodePorts[op.app]!)", http: http)
+            }
+        }
+        self.proxies = proxies
         self.nodePorts = nodePorts
         self.simPorts = simPorts
         self.nodeKeys = keys
@@ -90,11 +105,16 @@ public final class Federation: Sendable {
                 "DATA_DIR": "\(workDirectory)/\(op.app)/node", "LOG_LEVEL": logLevel,
             ]
             for (index, peer) in peers.enumerated() {
-                values["PEER\(index + 1)_PORT"] = String(nodePorts[peer.app]!)
+                values["PEER\(index + 1)_PORT"] = String(proxies[peer.app]?.port ?? nodePorts[peer.app]!)
                 values["PEER\(index + 1)_KEY"] = keys[peer.app]!
             }
             var text = template
             for (key, value) in values { text = text.replacingOccurrences(of: "${\(key)}", with: value) }
+            for remote in peers where extraUsers > 0 {
+                for k in 1...extraUsers {
+                    text += "\n[[tenants.contacts]]\naccount = \"\(Self.account(in: op, for: remote, k))\"\nremote = \"mimi://\(remote.domain)/u/\(Self.user(remote, k))\"\n"
+                }
+            }
             let configPath = "\(workDirectory)/\(op.app)/node.toml"
             try text.write(toFile: configPath, atomically: true, encoding: .utf8)
             nodes[op.app] = ManagedProcess(
@@ -117,6 +137,18 @@ public final class Federation: Sendable {
     /// What the nodes' configs read secrets from.
     public static var environment: [String: String] { ["PARLEY_DEMO_APP_SECRET": Self.appSecret, "PARLEY_DEMO_ACCESS_TOKEN": Self.accessToken] }
 
+    /// User `k` of an operator (0: the scripted user).
+    public static func user(_ op: Operator, _ k: Int) -> String {
+        k == 0 ? op.user : String(op.user.dropLast(4)) + String(format: "%04d", 1000 + k)
+    }
+
+    /// The account in `viewer`'s app that stands for user `k` of `remote`.
+    public static func account(in viewer: Operator, for remote: Operator, _ k: Int) -> String {
+        if k == 0 { return viewer.accounts[remote.app]! }
+        let index = { (app: String) in String(Operator.demo.firstIndex { $0.app == app } ?? 9) }
+        return "8" + index(viewer.app) + index(remote.app) + String(format: "%09d", k)
+    }
+
     public func configPath(_ app: String) -> String { "\(workDirectory)/\(app)/node.toml" }
     public func nodeURL(_ app: String) -> String { "http://127.0.0.1:\(nodePorts[app]!)" }
     public func simURL(_ app: String) -> String { "http://127.0.0.1:\(simPorts[app]!)" }
@@ -128,16 +160,21 @@ public final class Federation: Sendable {
 
     /// Starts every simulator and node, waits until all answer, creates the scripted users and records their consent.
     public func start(grantConsent: Bool = true) async throws {
+        for proxy in proxies.values { try await proxy.start() }
         for op in operators { try simProcesses[op.app]!.start() }
         for op in operators {
             try await waitForHTTP("\(simURL(op.app))/sim/users", process: simProcesses[op.app]!)
         }
         if grantConsent {
-            for op in operators { try await runCLI(["users", "consent", "grant", "--config", configPath(op.app), op.user]) }
+            for op in operators {
+                try await runCLI(["users", "consent", "grant", "--config", configPath(op.app)] + (0...extraUsers).map { Self.user(op, $0) })
+            }
         }
         for op in operators { try nodeProcesses[op.app]!.start() }
         for op in operators { try await waitForHTTP("\(nodeURL(op.app))/readyz", process: nodeProcesses[op.app]!) }
-        for op in operators { _ = try await sim(op.app).createUser(op.user, name: op.userName) }
+        for op in operators {
+            for k in 0...extraUsers { _ = try await sim(op.app).createUser(Self.user(op, k), name: k == 0 ? op.userName : "\(op.userName) \(k)") }
+        }
     }
 
     /// Restarts one node (after a kill) and waits until it answers.
@@ -154,6 +191,7 @@ public final class Federation: Sendable {
         await withTaskGroup(of: Void.self) { group in
             for process in simProcesses.values { group.addTask { await process.stop() } }
         }
+        for proxy in proxies.values { await proxy.stop() }
     }
 
     /// Runs a one-shot `parley` subcommand and fails with its output when it exits non-zero.
@@ -199,6 +237,7 @@ public final class Federation: Sendable {
 }
 
 /// Polls until `condition` returns a value, or fails after `timeout`.
+@discardableResult
 public func eventually<T: Sendable>(
     _ what: String, timeout: Duration = .seconds(30), every interval: Duration = .milliseconds(20),
     _ condition: @Sendable () async throws -> T?

@@ -32,7 +32,7 @@ public final class ManagedProcess: Sendable {
         try process.withLock { current in
             if let current, current.isRunning { return }
             if !FileManager.default.fileExists(atPath: logPath) {
-                FileManager.default.createFile(atPath: logPath, contents: nil)
+                _ = FileManager.default.createFile(atPath: logPath, contents: nil)
             }
             guard let log = FileHandle(forWritingAtPath: logPath) else {
                 throw HarnessError("harness.log", "cannot open log file \(logPath)")

@@ -151,10 +151,20 @@ extension SimEngine {
         }
         let firstError = json["errors"]?.array?.first
         let code = firstError?["code"]?.int.map { Int($0) }
-        let message = firstError?["message"]?.string ?? firstError?["title"]?.string
+        let message = Self.reasonText(code: firstError?["code"]?.string ?? firstError?["title"]?.string, message: firstError?["message"]?.string)
         try await recordOwnStatus(account: account, messageId: messageId, status: status, code: code, message: message,
                                   notFound: GraphError.whatsappParam("(#100) Invalid parameter", details: "Message \(messageId) not found."))
         return obj(("success", true))
+    }
+
+    /// What the app shows for a failed message: the bridge's reason code (a string, not a Graph number) and text.
+    static func reasonText(code: String?, message: String?) -> String? {
+        switch (code, message) {
+        case let (code?, message?) where Int(code) == nil: "\(code): \(message)"
+        case let (_, message?): message
+        case let (code?, nil): code
+        default: nil
+        }
     }
 
     /// Status of a user's own message as the business reports it; never moves backwards except to `failed`.
@@ -270,7 +280,8 @@ extension SimEngine {
             let status = ["mark_seen": "read", "mark_delivered": "delivered", "mark_failed": "failed"][action] ?? "read"
             let error = payload?["error"]
             try await recordOwnStatus(account: account, messageId: messageId, status: status,
-                                      code: error?["code"]?.int.map { Int($0) }, message: error?["message"]?.string,
+                                      code: error?["code"]?.int.map { Int($0) },
+                                      message: Self.reasonText(code: error?["code"]?.string, message: error?["message"]?.string),
                                       notFound: GraphError.param("(#100) Invalid message id \(messageId)"))
             return answer
         case "react", "unreact":

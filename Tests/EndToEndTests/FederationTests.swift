@@ -1,0 +1,250 @@
+import Foundation
+#if canImport(FoundationNetworking)
+import FoundationNetworking
+#endif
+import ParleyCrypto
+import ParleyHarness
+import ParleySim
+import Testing
+
+/// Real `parley sim` and `parley serve` processes on loopback, three operators, as in `parley demo`.
+@Suite("Federation end to end", .serialized)
+struct FederationTests {
+    @Test("every event kind crosses every ordered pair of apps, and no plaintext reaches a node's files or the wire")
+    func everyEventKindCrossesEveryPairAndNothingLeaks() async throws {
+        try await E2E.withFederation(captureFederation: true) { federation in
+            let results = await DemoScript(federation: federation, output: { _ in }).run()
+            for result in results where !result.delivered {
+                Issue.record("step \(result.number) \(result.from)→\(result.to) \(result.action): \(result.error ?? "")")
+            }
+            #expect(results.count == 36)
+            #expect(Set(results.map { "\($0.from)>\($0.to)" }).count == 6)
+            await federation.stop()
+            // The relay property: the scripted texts never appear in any node's files (database, WAL, logs)
+            // nor in any federation request or answer body.
+            let secrets = ["it's Alice", "it's Bob", "it's Carol", "Hello Alice", "Hello Bob", "Hello Carol", "view from", "(edited)"]
+            for secret in secrets {
+                for op in federation.operators {
+                    #expect(federation.filesContaining(secret, under: "\(op.app)/node").isEmpty, "\(secret) found in \(op.app)'s node files")
+                }
+                let needle = Array(secret.utf8)
+                for (app, proxy) in federation.proxies {
+                    #expect(!proxy.bodies.contains { $0.firstRange(of: needle) != nil }, "\(secret) crossed into \(app) in the clear")
+                }
+            }
+            #expect(federation.proxies.values.contains { !$0.bodies.isEmpty }, "the federation traffic was captured")
+            // The sims (the apps themselves) do hold the text: the check above is not vacuous.
+            #expect(!federation.filesContaining("it's Alice", under: "messenger/sim").isEmpty || !federation.filesContaining("it's Alice", under: "instagram/sim").isEmpty)
+        }
+    }
+
+    @Test("many messages across many conversations at once: none lost, none duplicated, order kept per conversation")
+    func manyConversationsConcurrently() async throws {
+        let perConversation = 12
+        try await E2E.withFederation(extraUsers: 14) { federation in
+            let ops = federation.operators
+            // 3 apps × 2 destinations × 14 users × 12 messages = 1,008 messages.
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                for a in ops {
+                    for b in ops where a.app != b.app {
+                        for k in 1...federation.extraUsers {
+                            group.addTask {
+                                let sim = federation.sim(a.app)
+                                for n in 0..<perConversation {
+                                    _ = try await sim.send(from: Federation.user(a, k), to: Federation.account(in: a, for: b, k), text: "load \(a.app)>\(b.app) u\(k) #\(n)")
+                                }
+                            }
+                        }
+                    }
+                }
+                try await group.waitForAll()
+            }
+            for b in ops {
+                for k in 1...federation.extraUsers {
+                    let user = Federation.user(b, k)
+                    for a in ops where a.app != b.app {
+                        let account = Federation.account(in: b, for: a, k)
+                        let texts = try await eventually("\(perConversation) messages \(a.app)>\(b.app) u\(k)", timeout: .seconds(240), every: .milliseconds(200)) {
+                            let inbox = try await federation.sim(b.app).mailbox(of: user).inbox.filter { $0.account == account }.map { $0.text ?? "" }
+                            return inbox.count >= perConversation ? inbox : nil
+                        }
+                        #expect(texts == (0..<perConversation).map { "load \(a.app)>\(b.app) u\(k) #\($0)" })
+                    }
+                }
+            }
+        }
+    }
+
+    @Test("a node killed with SIGKILL mid-stream and restarted loses and duplicates nothing")
+    func nodeKilledMidStream() async throws {
+        try await E2E.withFederation { federation in
+            let wa = federation.op("whatsapp"), fb = federation.op("messenger")
+            let count = 30
+            let sender = Task {
+                for n in 0..<count {
+                    _ = try await federation.sim("whatsapp").send(from: wa.user, to: wa.accounts["messenger"]!, text: "crash #\(n)")
+                    try await Task.sleep(for: .milliseconds(20))
+                }
+            }
+            try await eventually("a few messages through", timeout: .seconds(30)) {
+                try await federation.sim("messenger").mailbox(of: fb.user).inbox.count >= 3 ? true : nil
+            }
+            federation.node("messenger").killHard()
+            try await sender.value
+            try await federation.restartNode("messenger")
+            let texts = try await eventually("all \(count) messages", timeout: .seconds(120), every: .milliseconds(200)) {
+                let inbox = try await federation.sim("messenger").mailbox(of: fb.user).inbox.compactMap(\.text)
+                return inbox.count >= count ? inbox : nil
+            }
+            #expect(texts == (0..<count).map { "crash #\($0)" })
+            // The origin node also survives a SIGKILL with queued work.
+            federation.node("whatsapp").killHard()
+            _ = try await federation.sim("whatsapp").send(from: wa.user, to: wa.accounts["messenger"]!, text: "after restart")
+            try await federation.restartNode("whatsapp")
+            try await eventually("the message sent while the origin was down", timeout: .seconds(120), every: .milliseconds(200)) {
+                try await federation.sim("messenger").mailbox(of: fb.user).inbox.contains { $0.text == "after restart" } ? true : nil
+            }
+            let final = try await federation.sim("messenger").mailbox(of: fb.user).inbox.compactMap(\.text)
+            #expect(final.count == count + 1)
+        }
+    }
+
+    @Test("a peer down for a while, then back: everything queued is delivered once, in order")
+    func peerDownThenBack() async throws {
+        try await E2E.withFederation { federation in
+            let ig = federation.op("instagram"), fb = federation.op("messenger")
+            await federation.node("messenger").stop()
+            for n in 0..<10 {
+                _ = try await federation.sim("instagram").send(from: ig.user, to: ig.accounts["messenger"]!, text: "while down #\(n)")
+            }
+            try await Task.sleep(for: .seconds(2))
+            try await federation.restartNode("messenger")
+            let texts = try await eventually("queued messages", timeout: .seconds(120), every: .milliseconds(200)) {
+                let inbox = try await federation.sim("messenger").mailbox(of: fb.user).inbox.compactMap(\.text)
+                return inbox.count >= 10 ? inbox : nil
+            }
+            #expect(texts == (0..<10).map { "while down #\($0)" })
+        }
+    }
+
+    @Test("an app answering 500s and 429s gets every message exactly once")
+    func appErrorsAreRetried() async throws {
+        try await E2E.withFederation { federation in
+            let wa = federation.op("whatsapp"), ig = federation.op("instagram")
+            try await federation.sim("instagram").setFault(SimFault(mode: "error500", count: 3))
+            for n in 0..<3 {
+                _ = try await federation.sim("whatsapp").send(from: wa.user, to: wa.accounts["instagram"]!, text: "retry #\(n)")
+            }
+            _ = try await eventually("first messages", timeout: .seconds(60), every: .milliseconds(100)) {
+                try await federation.sim("instagram").mailbox(of: ig.user).inbox.count >= 3 ? true : nil
+            }
+            try await federation.sim("instagram").setFault(SimFault(mode: "rateLimit", count: 2, retryAfterSeconds: 1))
+            for n in 3..<6 {
+                _ = try await federation.sim("whatsapp").send(from: wa.user, to: wa.accounts["instagram"]!, text: "retry #\(n)")
+            }
+            let texts = try await eventually("all messages", timeout: .seconds(60), every: .milliseconds(100)) {
+                let inbox = try await federation.sim("instagram").mailbox(of: ig.user).inbox.compactMap(\.text)
+                return inbox.count >= 6 ? inbox : nil
+            }
+            #expect(texts == (0..<6).map { "retry #\($0)" })
+        }
+    }
+
+    @Test("duplicate and replayed webhooks produce one message; a bad signature is refused")
+    func duplicateWebhooksAndBadSignatures() async throws {
+        try await E2E.withFederation { federation in
+            let wa = federation.op("whatsapp"), fb = federation.op("messenger")
+            _ = try await federation.sim("whatsapp").send(from: wa.user, to: wa.accounts["messenger"]!, text: "only once")
+            try await eventually("first copy", timeout: .seconds(30)) {
+                try await federation.sim("messenger").mailbox(of: fb.user).inbox.contains { $0.text == "only once" } ? true : nil
+            }
+            let delivered = try await federation.sim("whatsapp").deliveries().filter { $0.body.contains("only once") }
+            let body = try #require(delivered.first).body
+            let url = URL(string: "\(federation.nodeURL("whatsapp"))/webhooks/\(wa.tenant)")!
+            for _ in 0..<3 {
+                var request = URLRequest(url: url)
+                request.httpMethod = "POST"
+                request.httpBody = Data(body.utf8)
+                request.setValue("sha256=" + Hashing.hex(Hashing.hmacSHA256(key: Array(Federation.appSecret.utf8), message: Array(body.utf8))), forHTTPHeaderField: "X-Hub-Signature-256")
+                #expect(try await E2E.http(request).status == 200)
+            }
+            var forged = URLRequest(url: url)
+            forged.httpMethod = "POST"
+            forged.httpBody = Data(body.replacingOccurrences(of: "only once", with: "forged!!!").utf8)
+            forged.setValue("sha256=" + Hashing.hex(Hashing.hmacSHA256(key: Array(Federation.appSecret.utf8), message: Array(body.utf8))), forHTTPHeaderField: "X-Hub-Signature-256")
+            #expect(try await E2E.http(forged).status == 401)
+            // A later message in the same conversation arriving proves the earlier copies were processed.
+            _ = try await federation.sim("whatsapp").send(from: wa.user, to: wa.accounts["messenger"]!, text: "marker")
+            let inbox = try await eventually("marker", timeout: .seconds(30)) {
+                let inbox = try await federation.sim("messenger").mailbox(of: fb.user).inbox.compactMap(\.text)
+                return inbox.contains("marker") ? inbox : nil
+            }
+            #expect(inbox.filter { $0 == "only once" }.count == 1)
+            #expect(!inbox.contains("forged!!!"))
+        }
+    }
+
+    @Test("refusals reach the sender as a native failure with their reason: no consent, over the size limit")
+    func refusalsBecomeNativeFailures() async throws {
+        try await E2E.withFederation { federation in
+            let wa = federation.op("whatsapp"), fb = federation.op("messenger"), ig = federation.op("instagram")
+            // The recipient withdrew consent (enforced by the recipient's own node).
+            try await federation.runCLI(["users", "consent", "revoke", "--config", federation.configPath("messenger"), fb.user])
+            let toBob = try await federation.sim("whatsapp").send(from: wa.user, to: wa.accounts["messenger"]!, text: "are you there?")
+            let failed = try await eventually("failed status", timeout: .seconds(30)) {
+                try await federation.sim("whatsapp").mailbox(of: wa.user).sent.first { $0.nativeId == toBob.nativeId && $0.status == "failed" }
+            }
+            #expect(failed.errorMessage?.hasPrefix("policy.recipient_no_consent") == true, "\(failed.errorMessage ?? "no reason")")
+            // Over the sender operator's size limit (4096 bytes in Config/demo): refused before anything leaves.
+            let big = String(repeating: "é", count: 3000)
+            let toCarol = try await federation.sim("whatsapp").send(from: wa.user, to: wa.accounts["instagram"]!, text: big)
+            let tooLarge = try await eventually("too-large failure", timeout: .seconds(30)) {
+                try await federation.sim("whatsapp").mailbox(of: wa.user).sent.first { $0.nativeId == toCarol.nativeId && $0.status == "failed" }
+            }
+            #expect(tooLarge.errorMessage?.hasPrefix("policy.too_large") == true, "\(tooLarge.errorMessage ?? "no reason")")
+            // The sender without consent is refused by their own node.
+            try await federation.runCLI(["users", "consent", "revoke", "--config", federation.configPath("instagram"), ig.user])
+            let fromCarol = try await federation.sim("instagram").send(from: ig.user, to: ig.accounts["whatsapp"]!, text: "let me in")
+            let senderRefused = try await eventually("sender-consent failure", timeout: .seconds(30)) {
+                try await federation.sim("instagram").mailbox(of: ig.user).sent.first { $0.nativeId == fromCarol.nativeId && $0.status == "failed" }
+            }
+            #expect(senderRefused.errorMessage?.hasPrefix("policy.sender_no_consent") == true, "\(senderRefused.errorMessage ?? "no reason")")
+            #expect(try await federation.sim("whatsapp").mailbox(of: wa.user).inbox.isEmpty)
+            #expect(try await federation.sim("instagram").mailbox(of: ig.user).inbox.isEmpty)
+            #expect(try await federation.sim("messenger").mailbox(of: fb.user).inbox.isEmpty)
+        }
+    }
+
+    @Test("federation requests from an unknown peer, with the wrong key, tampered or replayed are refused with their codes")
+    func hostileFederationRequests() async throws {
+        try await E2E.withFederation(captureFederation: true) { federation in
+            let wa = federation.op("whatsapp"), fb = federation.op("messenger")
+            _ = try await federation.sim("whatsapp").send(from: wa.user, to: wa.accounts["messenger"]!, text: "genuine")
+            try await eventually("genuine message", timeout: .seconds(30)) {
+                try await federation.sim("messenger").mailbox(of: fb.user).inbox.contains { $0.text == "genuine" } ? true : nil
+            }
+            let captured = try #require(federation.proxies["messenger"]?.bodies.first { String(decoding: $0, as: UTF8.self).contains("\"envelopes\"") })
+            let path = "/v1/send/replay-\(UUID().uuidString.prefix(8))"
+            // Unknown peer: signed by a key nobody pinned, claiming an unknown origin.
+            let stranger = NodeSigningKey.generate()
+            let unknown = try await E2E.signedPUT(federation, as: "whatsapp", origin: "evil.example", to: "messenger", path: path, body: captured, key: stranger)
+            #expect(unknown.status == 401 && unknown.body.contains("federation.unknown_key"))
+            // Right origin, wrong key.
+            let wrongKey = try await E2E.signedPUT(federation, as: "whatsapp", to: "messenger", path: path, body: captured, key: stranger)
+            #expect(wrongKey.status == 401 && wrongKey.body.contains("federation.unknown_key"))
+            // Replayed envelope in a new, correctly signed transaction: recognised, not delivered again.
+            let replay = try await E2E.signedPUT(federation, as: "whatsapp", to: "messenger", path: path, body: captured)
+            #expect(replay.status == 200 && replay.body.contains("\"duplicate\""))
+            // Tampered ciphertext: the envelope is refused with envelope.tampered.
+            let object = try #require(JSONSerialization.jsonObject(with: Data(captured)) as? [String: Any])
+            let envelopes = try #require(object["envelopes"] as? [String])
+            var bytes = try #require(Data(base64Encoded: envelopes[0]))
+            bytes[5] ^= 0x01  // inside the envelope id: a new id (not a duplicate) that the AEAD no longer covers
+            let tamperedBody = try JSONSerialization.data(withJSONObject: ["origin": object["origin"] ?? "", "envelopes": [bytes.base64EncodedString()]])
+            let tampered = try await E2E.signedPUT(federation, as: "whatsapp", to: "messenger", path: path + "-t", body: Array(tamperedBody))
+            #expect(tampered.status == 200 && tampered.body.contains("envelope.tampered"))
+            let inbox = try await federation.sim("messenger").mailbox(of: fb.user).inbox.compactMap(\.text)
+            #expect(inbox == ["genuine"])
+        }
+    }
+}
