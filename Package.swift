@@ -77,7 +77,7 @@ let modules: [Module] = [
            external: [log, metrics, prometheus, lifecycle, hummingbird, httpClient, toml, hdr]),
     module("ParleySim", local: ["ParleyCore"], external: [grdb, log, lifecycle, hummingbird, httpClient]),
     // Runs a federation of real processes (simulators + nodes) on loopback: `parley demo`, `parley bench`, the end-to-end suite.
-    module("ParleyHarness", local: ["ParleyCore", "ParleyCrypto", "ParleyNode", "ParleySim"], external: [log, httpClient, hummingbird, lifecycle, hdr]),
+    module("ParleyHarness", local: ["ParleyCore", "ParleyCrypto", "ParleyNode", "ParleySim"], external: [log, httpClient, hummingbird, lifecycle, hdr, grdb]),
     module("parley", kind: "executable",
            local: ["ParleyCore", "ParleyCrypto", "ParleyStore", "ParleyKit", "ParleyKitTesting", "ParleyNode", "ParleySim", "ParleyHarness"],
            external: [argumentParser, log, metrics, prometheus, lifecycle, hdr]),

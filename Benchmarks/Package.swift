@@ -3,8 +3,10 @@ import PackageDescription
 
 // Micro-benchmarks for Parley's hot paths (ordo-one/benchmark). A separate package so the benchmark
 // dependency (and its malloc interposer) never reaches the product or CI. Run from this directory:
-//   swift package --allow-writing-to-package-directory benchmark --format markdown
+//   swift package --allow-writing-to-package-directory benchmark --format markdown --no-progress
 // Leave PARLEY_TARGETS unset: the parent package must expose all its products here.
+// Only the MallocInterposer trait is enabled: the default RuntimeInterposer trait (ARC counters on Linux with
+// Swift 6.3) needs swift-runtime-interposer, which is not available here, and no benchmark uses ARC metrics.
 
 let benchmark = Target.Dependency.product(name: "Benchmark", package: "benchmark")
 let benchmarkPlugin = Target.PluginUsage.plugin(name: "BenchmarkPlugin", package: "benchmark")

@@ -30,6 +30,11 @@
 ///   "payload":{"message_id":ID,"error":{"code","message"}}}`.
 /// The simulator stores it as the status of that message (`SimMessage.status`, `errorCode`, `errorMessage`),
 /// visible through `GET /sim/users/{user}/messages` → `sent[]`. Statuses never move backwards, except to `failed`.
+/// A failure's string reason code (e.g. `policy.recipient_no_consent`) is kept at the front of `errorMessage`.
+///
+/// Idempotent sends: a request with `X-Parley-Idempotency-Key` that repeats an earlier key for the same account gets
+/// the first answer back and creates nothing (the node names each send after its envelope, so a send retried after a
+/// crash is not shown twice).
 ///
 /// ## Webhooks
 /// Native bodies (WhatsApp `entry[].changes[].value` with string-second timestamps; Messenger `object: page` /

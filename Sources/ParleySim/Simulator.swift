@@ -1,5 +1,6 @@
 import AsyncHTTPClient
 import Foundation
+import HTTPTypes
 import Hummingbird
 import HummingbirdCore
 import Logging
@@ -16,6 +17,8 @@ public final class Simulator: Service, Sendable {
     let engine: SimEngine
     let dispatcher: WebhookDispatcher
     let faults = FaultSwitches()
+    /// Answers already given per `X-Parley-Idempotency-Key` (in memory: a simulator restart forgets them).
+    let idempotentAnswers = Mutex<[String: JSONValue]>([:])
     private let logger: Logger
 
     private struct ListenerState {
@@ -160,7 +163,18 @@ public final class Simulator: Service, Sendable {
                 try engine.authorize(header: request.headers[.authorization], queryToken: request.uri.queryParameters.get("access_token"))
                 guard let account, !account.isEmpty else { throw GraphError.param("(#100) Unknown path") }
                 let body = try await SimHTTP.body(request)
-                return SimHTTP.json(try await engine.send(account: account, body: body), status: 200)
+                // Parley extension: a bridge that resends after a crash names the send, and gets the first answer back
+                // instead of a second message (the real APIs have no such key; see Documentation.swift).
+                let key = request.headers[HTTPField.Name("X-Parley-Idempotency-Key")!].map { "\(account)|\($0)" }
+                if let key, let previous = self.idempotentAnswers.withLock({ $0[key] }) { return SimHTTP.json(previous, status: 200) }
+                let answer = try await engine.send(account: account, body: body)
+                if let key {
+                    self.idempotentAnswers.withLock { cache in
+                        if cache.count >= 200_000 { cache.removeAll(keepingCapacity: true) }
+                        cache[key] = answer
+                    }
+                }
+                return SimHTTP.json(answer, status: 200)
             } catch let e as GraphError {
                 return SimHTTP.json(e.body, status: e.httpStatus)
             } catch {

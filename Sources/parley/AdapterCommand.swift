@@ -19,17 +19,27 @@ struct AdapterCommand: AsyncParsableCommand {
         @Argument(help: "Adapter library (.so), built-in name, or child-process command line.")
         var libraryOrCommand: String
 
-        @Option(help: "Directory of native fixtures with an expected.json mapping each file to its event kinds.")
+        @Option(help: "Directory of native fixtures with an expected.json mapping each file to its event kinds (default for a bundled adapter: Fixtures/native/<name> in the repository).")
         var fixtures: String?
 
         func run() async throws {
-            let outcome = AdapterCheck.run(spec: libraryOrCommand, fixturesDirectory: fixtures)
+            let outcome = AdapterCheck.run(spec: libraryOrCommand, fixturesDirectory: fixtures ?? Self.bundledFixtures(for: libraryOrCommand))
             if outcome.passed {
                 print(outcome.text)
             } else {
                 FileHandle.standardError.write(Data((outcome.text + "\n").utf8))
                 throw ExitCode.failure
             }
+        }
+
+        /// The repository's fixtures for a bundled adapter name, looked up from the working directory and from the
+        /// sources this binary was built from.
+        static func bundledFixtures(for spec: String) -> String? {
+            guard ["whatsapp", "messenger", "instagram"].contains(spec) else { return nil }
+            let repository = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent().path
+            return [FileManager.default.currentDirectoryPath, repository]
+                .map { "\($0)/Fixtures/native/\(spec)" }
+                .first { FileManager.default.fileExists(atPath: $0 + "/expected.json") }
         }
     }
 }

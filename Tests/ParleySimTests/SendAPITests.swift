@@ -57,6 +57,24 @@ private func expectGraphError(_ r: SimulatorClient.RawResponse, status: Int, cod
         }
     }
 
+    @Test func aRepeatedIdempotencyKeyGetsTheFirstAnswerAndNoSecondMessage() async throws {
+        try await withSim(.messenger) { s, _ in
+            try await s.client.createUser("2400")
+            let body = pageText("2400", "only once").serialized()
+            let headers = ["Authorization": "Bearer \(accessToken)", "X-Parley-Idempotency-Key": "env-1-0"]
+            let first = try await s.client.raw("POST", "/PAGE1/messages", body: body, headers: headers)
+            let second = try await s.client.raw("POST", "/PAGE1/messages", body: body, headers: headers)
+            #expect(first.status == 200 && second.status == 200)
+            #expect(first.json?["message_id"]?.string != nil)
+            #expect(second.json?["message_id"]?.string == first.json?["message_id"]?.string)
+            var other = headers
+            other["X-Parley-Idempotency-Key"] = "env-2-0"
+            let third = try await s.client.raw("POST", "/PAGE1/messages", body: body, headers: other)
+            #expect(third.json?["message_id"]?.string != first.json?["message_id"]?.string)
+            #expect(try await s.client.mailbox(of: "2400").inbox.count == 2)
+        }
+    }
+
     @Test func whatsappValidationErrorsUseRealShapes() async throws {
         try await withSim(.whatsapp) { s, _ in
             try await s.client.createUser("1555")

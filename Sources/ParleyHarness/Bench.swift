@@ -1,0 +1,412 @@
+import AsyncHTTPClient
+import Foundation
+import Histogram
+import NIOCore
+import ParleyCrypto
+import Synchronization
+
+/// Settings of one `parley bench` run.
+public struct BenchOptions: Sendable {
+    /// Text bytes per message (ASCII, so also characters).
+    public var size = 100
+    public var conversations = 16
+    /// 1: WhatsApp → Messenger (two nodes); 3: WhatsApp → Messenger and Instagram (the three demo nodes).
+    public var peers = 1
+    /// Users per app (nil: just enough for `conversations`).
+    public var users: Int?
+    /// Offered rate of the fixed-rate phase, messages/s.
+    public var rate = 100.0
+    /// Seconds of each measured phase.
+    public var duration = 10.0
+    /// Messages per webhook POST.
+    public var batch = 5
+    /// Concurrent webhook POSTs at saturation.
+    public var concurrency = 8
+    /// Messages sent but not yet delivered, at most, at saturation (keeps the queue, and the drain, bounded).
+    public var window = 256
+    public var drainTimeout = 30.0
+    public var logLevel = "warning"
+
+    public init() {}
+}
+
+/// Latency percentiles of one phase, in milliseconds.
+public struct BenchLatency: Sendable {
+    public var p50: Double, p90: Double, p99: Double, p999: Double, max: Double
+    public var count: Int
+}
+
+/// Results of one phase.
+public struct BenchPhaseResult: Sendable {
+    public var name: String
+    public var sent: Int
+    public var delivered: Int
+    public var rejected: Int
+    /// Delivered messages / (last arrival − first send).
+    public var messagesPerSecond: Double
+    /// Messages accepted by the webhook per second of sending.
+    public var ingestPerSecond: Double
+    public var latency: BenchLatency
+}
+
+/// Everything `parley bench` reports.
+public struct BenchResult: Sendable {
+    public var options: BenchOptions
+    public var users: Int
+    public var apps: [String]
+    public var offered: BenchPhaseResult
+    public var saturation: BenchPhaseResult
+    /// VmHWM per node, MiB.
+    public var peakRSS: [String: Double]
+    public var raw: BenchRawCosts
+    public var duplicates: Int
+    /// CPU time (user + system) each node used per delivered message during the saturation phase, milliseconds.
+    public var cpuMsPerMessage: [String: Double]
+    /// CPU time of each node during the saturation phase / its wall time (1.0 = one core busy).
+    public var cpuCores: [String: Double]
+
+    public var limitRatio: Double { saturation.messagesPerSecond / raw.limitMessagesPerSecond }
+
+    /// The final `key=value` line.
+    public var keyValues: String {
+        func f(_ x: Double) -> String { String(format: "%.3f", x) }
+        let pairs: [(String, String)] = [
+            ("msgs_per_s", String(format: "%.1f", saturation.messagesPerSecond)),
+            ("p50_ms", f(saturation.latency.p50)), ("p90_ms", f(saturation.latency.p90)),
+            ("p99_ms", f(saturation.latency.p99)), ("p999_ms", f(saturation.latency.p999)),
+            ("offered_rate", String(format: "%.0f", options.rate)),
+            ("offered_msgs_per_s", String(format: "%.1f", offered.messagesPerSecond)),
+            ("offered_p50_ms", f(offered.latency.p50)), ("offered_p90_ms", f(offered.latency.p90)),
+            ("offered_p99_ms", f(offered.latency.p99)), ("offered_p999_ms", f(offered.latency.p999)),
+            ("peak_rss_mb", String(format: "%.1f", peakRSS.values.max() ?? 0)),
+            ("node_cpu_ms_per_msg", f(cpuMsPerMessage.values.reduce(0, +))),
+            ("raw_aead_us", f(raw.aeadMicros)), ("raw_sign_verify_us", f(raw.signVerifyMicros)), ("raw_insert_us", f(raw.insertMicros)),
+            ("raw_limit_msgs_per_s", String(format: "%.0f", raw.limitMessagesPerSecond)),
+            ("limit_ratio", String(format: "%.4f", limitRatio)),
+            ("size", String(options.size)), ("conversations", String(options.conversations)), ("peers", String(options.peers)),
+            ("users", String(users)), ("batch", String(options.batch)), ("window", String(options.window)),
+            ("lost", String(offered.sent - offered.delivered - offered.rejected + saturation.sent - saturation.delivered - saturation.rejected)),
+        ]
+        return pairs.map { "\($0.0)=\($0.1)" }.joined(separator: " ")
+    }
+}
+
+/// One end-to-end benchmark: real `parley serve` nodes, in-process fake app APIs, an in-process WhatsApp webhook
+/// load generator. Everything it starts, it stops, also on error.
+public struct BenchRun: Sendable {
+    public let options: BenchOptions
+    public let executable: String
+    public let templates: String
+    public let workDirectory: String
+    let say: @Sendable (String) -> Void
+
+    /// Native text limits of the destination apps (the adapters refuse longer texts before any HTTP call).
+    static let textLimit = ["messenger": 2000, "instagram": 1000, "whatsapp": 4096]
+
+    public init(options: BenchOptions, executable: String, templates: String, workDirectory: String,
+                say: @escaping @Sendable (String) -> Void) {
+        self.options = options
+        self.executable = executable
+        self.templates = templates
+        self.workDirectory = workDirectory
+        self.say = say
+    }
+
+    /// The destination apps for `peers`.
+    static func destinations(peers: Int) -> [String] { peers >= 3 ? ["messenger", "instagram"] : ["messenger"] }
+
+    /// Checks the options against what the demo apps can carry; the message says what to change.
+    public static func validate(_ o: BenchOptions) throws {
+        guard o.peers == 1 || o.peers == 3 else { throw HarnessError("bench.peers", "--peers must be 1 or 3") }
+        guard o.size >= 16 else { throw HarnessError("bench.size", "--size must be at least 16 bytes (the text carries a sequence number)") }
+        for app in destinations(peers: o.peers) where o.size > textLimit[app]! {
+            throw HarnessError("bench.size", "--size \(o.size) exceeds \(app)'s native text limit of \(textLimit[app]!) (the \(app) adapter refuses it); "
+                + "use --size ≤ \(destinations(peers: o.peers).map { textLimit[$0]! }.min()!) with --peers \(o.peers)")
+        }
+        guard o.conversations >= 1, o.batch >= 1, o.concurrency >= 1, o.window >= o.batch, o.rate > 0, o.duration > 0 else {
+            throw HarnessError("bench.options", "--conversations, --batch, --concurrency, --rate and --duration must be positive, and --window at least --batch")
+        }
+        if let u = o.users, u * u * destinations(peers: o.peers).count < o.conversations {
+            throw HarnessError("bench.users", "\(u) users per app allow at most \(u * u * destinations(peers: o.peers).count) conversations; raise --users")
+        }
+    }
+
+    struct Conversation {
+        var from: String
+        var account: String
+    }
+
+    public func run() async throws -> BenchResult {
+        try Self.validate(options)
+        let dests = Self.destinations(peers: options.peers)
+        let apps = ["whatsapp"] + dests
+        let perDest = (options.conversations + dests.count - 1) / dests.count
+        let users = options.users ?? max(1, Int(Double(perDest).squareRoot().rounded(.up)))
+        let federation = try Federation(executable: executable, configDirectory: templates, workDirectory: workDirectory,
+                                        logLevel: options.logLevel, extraUsers: users - 1)
+        let wa = federation.op("whatsapp")
+        // Conversation c: WhatsApp user i → the account standing for user k of the destination app.
+        var conversations: [Conversation] = []
+        for c in 0..<options.conversations {
+            let dest = federation.op(dests[c % dests.count])
+            let j = c / dests.count
+            conversations.append(Conversation(from: Federation.user(wa, j % users),
+                                              account: Federation.account(in: wa, for: dest, (j / users) % users)))
+        }
+
+        let recorder = BenchRecorder(phases: 3)
+        var fakes: [FakeNativeAPI] = []
+        var client: HTTPClient?
+        do {
+            for app in apps {
+                guard let port = URLComponents(string: federation.simURL(app))?.port else {
+                    throw HarnessError("bench.port", "cannot read the API port of \(app) from \(federation.simURL(app))")
+                }
+                let fake = FakeNativeAPI(app: app, port: port, recorder: recorder)
+                fakes.append(fake)
+                try await fake.start()
+            }
+            for app in apps {
+                try await waitUntilAnswers("\(federation.simURL(app))/healthz", federation: federation)
+                try await federation.runCLI(["users", "consent", "grant", "--config", federation.configPath(app)]
+                    + (0..<users).map { Federation.user(federation.op(app), $0) })
+            }
+            for app in apps { try federation.node(app).start() }
+            for app in apps { try await federation.waitForHTTP("\(federation.nodeURL(app))/readyz", process: federation.node(app)) }
+            say("  nodes up: " + apps.map { "\($0) pid \(federation.node($0).pid.map(String.init) ?? "?")" }.joined(separator: ", ")
+                + "; \(users) users per app, \(conversations.count) conversations")
+
+            var config = HTTPClient.Configuration()
+            config.connectionPool = .init(idleTimeout: .seconds(60), concurrentHTTP1ConnectionsPerHostSoftLimit: max(64, options.concurrency * 2))
+            config.timeout = .init(connect: .seconds(5), read: .seconds(60))
+            let http = HTTPClient(eventLoopGroupProvider: .singleton, configuration: config)
+            client = http
+            let generator = LoadGenerator(http: http, url: "\(federation.nodeURL("whatsapp"))/webhooks/\(wa.tenant)",
+                                          conversations: conversations, size: options.size, batch: options.batch,
+                                          recorder: recorder, runTag: String(UInt32.random(in: 0...UInt32.max), radix: 36))
+
+            // Warm-up: one message per conversation, so key fetches and first connections are out of the numbers.
+            let warmStart = benchNow()
+            try await generator.warmUp(phase: 0)
+            try await drain(recorder, phase: 0, timeout: max(options.drainTimeout, 30))
+            say(String(format: "  warm-up: %d messages delivered in %.1f s", recorder.snapshot(phase: 0).arrived, Double(benchNow() - warmStart) / 1e9))
+
+            let offeredStart = benchNow()
+            try await generator.fixedRate(options.rate, duration: options.duration, phase: 1)
+            let offeredSendSeconds = Double(benchNow() - offeredStart) / 1e9
+            try await drain(recorder, phase: 1, timeout: options.drainTimeout)
+
+            let cpuBefore = apps.map { app in federation.node(app).pid.flatMap(Self.cpuSeconds) ?? 0 }
+            let saturationStart = benchNow()
+            try await generator.saturate(concurrency: options.concurrency, window: options.window, duration: options.duration, phase: 2)
+            let saturationSendSeconds = Double(benchNow() - saturationStart) / 1e9
+            try await drain(recorder, phase: 2, timeout: options.drainTimeout)
+            let saturationWall = Double(benchNow() - saturationStart) / 1e9
+            let cpuAfter = apps.map { app in federation.node(app).pid.flatMap(Self.cpuSeconds) ?? 0 }
+            let deliveredAtSaturation = max(1, recorder.snapshot(phase: 2).arrived)
+            var cpuPerMessage: [String: Double] = [:], cpuCores: [String: Double] = [:]
+            for (i, app) in apps.enumerated() {
+                cpuPerMessage[app] = (cpuAfter[i] - cpuBefore[i]) * 1000 / Double(deliveredAtSaturation)
+                cpuCores[app] = (cpuAfter[i] - cpuBefore[i]) / saturationWall
+            }
+
+            var rss: [String: Double] = [:]
+            for app in apps {
+                if let pid = federation.node(app).pid, let kb = Self.peakRSSKiB(pid: pid) { rss[app] = Double(kb) / 1024 }
+            }
+            try? await http.shutdown()
+            client = nil
+            await stopAll(federation, fakes)
+
+            let raw = try BenchRawCosts.measure(size: options.size, rowBytes: options.size + 160, batch: options.batch, directory: workDirectory)
+            return BenchResult(
+                options: options, users: users, apps: apps,
+                offered: Self.phaseResult("offered \(Int(options.rate)) msg/s", recorder.snapshot(phase: 1), sendSeconds: offeredSendSeconds),
+                saturation: Self.phaseResult("saturation", recorder.snapshot(phase: 2), sendSeconds: saturationSendSeconds),
+                peakRSS: rss, raw: raw, duplicates: recorder.duplicates, cpuMsPerMessage: cpuPerMessage, cpuCores: cpuCores)
+        } catch {
+            if let client { try? await client.shutdown() }
+            await stopAll(federation, fakes)
+            throw error
+        }
+    }
+
+    func stopAll(_ federation: Federation, _ fakes: [FakeNativeAPI]) async {
+        await federation.stop()
+        for fake in fakes { await fake.stop() }
+    }
+
+    func waitUntilAnswers(_ url: String, federation: Federation) async throws {
+        try await eventually("fake API \(url)", timeout: .seconds(10), every: .milliseconds(20)) { () async -> Bool? in
+            var request = HTTPClientRequest(url: url)
+            request.method = .GET
+            guard let response = try? await federation.http.execute(request, timeout: .seconds(2)) else { return nil }
+            _ = try? await response.body.collect(upTo: 1 << 16)
+            return response.status.code == 200 ? true : nil
+        }
+    }
+
+    /// Waits until everything sent in `phase` arrived or was refused (or `timeout` seconds passed: the rest is lost).
+    func drain(_ recorder: BenchRecorder, phase: Int, timeout: Double) async throws {
+        let deadline = benchNow() + UInt64(timeout * 1e9)
+        while recorder.outstanding(phase: phase) > 0, benchNow() < deadline {
+            try await Task.sleep(for: .milliseconds(10))
+        }
+    }
+
+    static func phaseResult(_ name: String, _ s: BenchRecorder.PhaseState, sendSeconds: Double) -> BenchPhaseResult {
+        func ms(_ p: Double) -> Double { s.arrived == 0 ? 0 : Double(s.histogram.valueAtPercentile(p)) / 1000 }
+        let span = s.arrived > 0 && s.lastArrival > s.firstSend ? Double(s.lastArrival - s.firstSend) / 1e9 : 0
+        return BenchPhaseResult(
+            name: name, sent: s.sentCount, delivered: s.arrived, rejected: s.rejected,
+            messagesPerSecond: span > 0 ? Double(s.arrived) / span : 0,
+            ingestPerSecond: sendSeconds > 0 ? Double(s.sentCount - s.rejected) / sendSeconds : 0,
+            latency: BenchLatency(p50: ms(50), p90: ms(90), p99: ms(99), p999: ms(99.9),
+                                  max: s.arrived == 0 ? 0 : Double(s.histogram.max) / 1000, count: s.arrived))
+    }
+
+    /// utime + stime of a process, seconds (from /proc/<pid>/stat, fields 14 and 15, in clock ticks).
+    public static func cpuSeconds(pid: Int32) -> Double? {
+        guard let text = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
+              let close = text.lastIndex(of: ")") else { return nil }
+        // Fields after the command name start at field 3 (state).
+        let fields = text[text.index(after: close)...].split(separator: " ")
+        guard fields.count > 13, let user = Double(fields[11]), let system = Double(fields[12]) else { return nil }
+        let ticks = Double(sysconf(Int32(_SC_CLK_TCK)))
+        return (user + system) / (ticks > 0 ? ticks : 100)
+    }
+
+    /// VmHWM (peak resident set) of a process, KiB.
+    public static func peakRSSKiB(pid: Int32) -> Int? {
+        guard let text = try? String(contentsOfFile: "/proc/\(pid)/status", encoding: .utf8) else { return nil }
+        for line in text.split(separator: "\n") where line.hasPrefix("VmHWM:") {
+            return Int(line.dropFirst(6).trimmingCharacters(in: .whitespaces).split(separator: " ").first ?? "")
+        }
+        return nil
+    }
+}
+
+/// Posts native WhatsApp webhooks (several messages per POST, signed like Meta signs them) to a node.
+final class LoadGenerator: Sendable {
+    let http: HTTPClient
+    let url: String
+    let conversations: [BenchRun.Conversation]
+    let filler: String
+    let batch: Int
+    let recorder: BenchRecorder
+    let runTag: String
+    private let nextSeq = Atomic<Int>(0)
+    private let secret = Array(Federation.appSecret.utf8)
+
+    init(http: HTTPClient, url: String, conversations: [BenchRun.Conversation], size: Int, batch: Int, recorder: BenchRecorder, runTag: String) {
+        self.http = http
+        self.url = url
+        self.conversations = conversations
+        self.filler = String(repeating: "x", count: max(0, size - 11))
+        self.batch = batch
+        self.recorder = recorder
+        self.runTag = runTag
+    }
+
+    /// The next `count` sequence numbers; sequence s belongs to conversation s mod N (in order within it).
+    func take(_ count: Int) -> [Int] {
+        let first = nextSeq.wrappingAdd(count, ordering: .relaxed).oldValue
+        return Array(first..<first + count)
+    }
+
+    /// One webhook body: an entry whose changes each carry one conversation's messages.
+    func body(_ seqs: [Int]) -> [UInt8] {
+        var groups: [Int: [Int]] = [:]
+        var order: [Int] = []
+        for s in seqs {
+            let c = s % conversations.count
+            if groups[c] == nil { order.append(c) }
+            groups[c, default: []].append(s)
+        }
+        let ts = String(Int(Date().timeIntervalSince1970))
+        var changes: [String] = []
+        for c in order {
+            let conv = conversations[c]
+            let messages = groups[c]!.map { s in
+                let text = "PB" + String(format: "%08d", s) + "." + filler
+                return #"{"from":"\#(conv.from)","id":"wamid.bench.\#(runTag).\#(s)","timestamp":"\#(ts)","type":"text","text":{"body":"\#(text)"}}"#
+            }
+            changes.append(#"{"value":{"messaging_product":"whatsapp","metadata":{"display_phone_number":"15550000000","phone_number_id":"\#(conv.account)"},"contacts":[{"profile":{"name":"Bench \#(conv.from)"},"wa_id":"\#(conv.from)"}],"messages":[\#(messages.joined(separator: ","))]},"field":"messages"}"#)
+        }
+        return Array(#"{"object":"whatsapp_business_account","entry":[{"id":"102290129340398","changes":[\#(changes.joined(separator: ","))]}]}"#.utf8)
+    }
+
+    /// Posts one batch; records the send time (POST start) and refusals. Returns whether the node accepted it.
+    @discardableResult
+    func post(_ seqs: [Int], phase: Int) async -> Bool {
+        let bytes = body(seqs)
+        var request = HTTPClientRequest(url: url)
+        request.method = .POST
+        request.headers.add(name: "Content-Type", value: "application/json")
+        request.headers.add(name: "X-Hub-Signature-256", value: "sha256=" + Hashing.hmacSHA256(key: secret, message: bytes).map { String(format: "%02x", $0) }.joined())
+        request.body = .bytes(bytes)
+        recorder.sent(seqs, at: benchNow(), phase: phase)
+        do {
+            let response = try await http.execute(request, timeout: .seconds(60))
+            _ = try await response.body.collect(upTo: 1 << 16)
+            if response.status.code == 200 { return true }
+        } catch {}
+        recorder.rejected(seqs, phase: phase)
+        return false
+    }
+
+    /// One message per conversation, `batch` per POST, a few POSTs at a time.
+    func warmUp(phase: Int) async throws {
+        let seqs = take(conversations.count)
+        var chunks = stride(from: 0, to: seqs.count, by: batch).map { Array(seqs[$0..<min($0 + batch, seqs.count)]) }[...]
+        await withTaskGroup(of: Void.self) { group in
+            for _ in 0..<4 {
+                guard let chunk = chunks.popFirst() else { break }
+                group.addTask { await self.post(chunk, phase: phase) }
+            }
+            while await group.next() != nil {
+                guard let chunk = chunks.popFirst() else { continue }
+                group.addTask { await self.post(chunk, phase: phase) }
+            }
+        }
+    }
+
+    /// Open loop: a POST of `batch` messages every batch/rate seconds, each on its own task (no waiting for answers).
+    func fixedRate(_ rate: Double, duration: Double, phase: Int) async throws {
+        let interval = UInt64(Double(batch) / rate * 1e9)
+        let start = benchNow()
+        let end = start + UInt64(duration * 1e9)
+        await withTaskGroup(of: Void.self) { group in
+            var k: UInt64 = 0
+            while true {
+                let due = start + k * interval
+                if due >= end { break }
+                let now = benchNow()
+                if due > now { try? await Task.sleep(for: .nanoseconds(Int(due - now))) }
+                let seqs = take(batch)
+                group.addTask { await self.post(seqs, phase: phase) }
+                k += 1
+            }
+        }
+    }
+
+    /// Closed loop: `concurrency` posters as fast as the node answers, never more than `window` messages undelivered.
+    func saturate(concurrency: Int, window: Int, duration: Double, phase: Int) async throws {
+        let end = benchNow() + UInt64(duration * 1e9)
+        await withTaskGroup(of: Void.self) { group in
+            for _ in 0..<concurrency {
+                group.addTask {
+                    while benchNow() < end {
+                        if self.recorder.outstanding(phase: phase) >= window {
+                            try? await Task.sleep(for: .milliseconds(1))
+                            continue
+                        }
+                        if await !self.post(self.take(self.batch), phase: phase) {
+                            try? await Task.sleep(for: .milliseconds(5))
+                        }
+                    }
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,157 @@
+import Foundation
+import Histogram
+import Hummingbird
+import Logging
+import NIOCore
+import ServiceLifecycle
+import Synchronization
+
+/// Monotonic nanoseconds, shared by the load generator and the fake APIs (same process).
+@inline(__always)
+func benchNow() -> UInt64 { DispatchTime.now().uptimeNanoseconds }
+
+/// What the benchmark sent and what arrived where, per phase: the send time of every sequence number, and a latency
+/// histogram (microseconds, webhook POST start → arrival at the destination's fake API).
+public final class BenchRecorder: Sendable {
+    struct Sent {
+        var at: UInt64
+        var phase: Int
+    }
+
+    struct PhaseState {
+        var histogram = Histogram<UInt64>(highestTrackableValue: 600_000_000, numberOfSignificantValueDigits: .three)
+        var sentCount = 0
+        var arrived = 0
+        var firstSend: UInt64 = .max
+        var lastArrival: UInt64 = 0
+        var rejected = 0
+    }
+
+    struct State {
+        var pending: [Int: Sent] = [:]
+        var phases: [PhaseState]
+        var duplicates = 0
+        var unknown = 0
+    }
+
+    private let state: Mutex<State>
+
+    public init(phases: Int) { state = Mutex(State(phases: Array(repeating: PhaseState(), count: phases))) }
+
+    func sent(_ seqs: [Int], at: UInt64, phase: Int) {
+        state.withLock { s in
+            for seq in seqs { s.pending[seq] = Sent(at: at, phase: phase) }
+            s.phases[phase].sentCount += seqs.count
+            s.phases[phase].firstSend = min(s.phases[phase].firstSend, at)
+        }
+    }
+
+    /// The webhook was refused: those messages will not arrive.
+    func rejected(_ seqs: [Int], phase: Int) {
+        state.withLock { s in
+            for seq in seqs { s.pending[seq] = nil }
+            s.phases[phase].rejected += seqs.count
+        }
+    }
+
+    func arrived(_ seq: Int, at: UInt64) {
+        state.withLock { s in
+            guard let sent = s.pending.removeValue(forKey: seq) else {
+                if seq >= 0 { s.duplicates += 1 } else { s.unknown += 1 }
+                return
+            }
+            let micros = at > sent.at ? (at - sent.at) / 1000 : 0
+            _ = s.phases[sent.phase].histogram.record(micros)
+            s.phases[sent.phase].arrived += 1
+            s.phases[sent.phase].lastArrival = max(s.phases[sent.phase].lastArrival, at)
+        }
+    }
+
+    /// Messages sent in `phase` that have not arrived (nor been refused).
+    func outstanding(phase: Int) -> Int {
+        state.withLock { s in s.phases[phase].sentCount - s.phases[phase].arrived - s.phases[phase].rejected }
+    }
+
+    func snapshot(phase: Int) -> PhaseState { state.withLock { $0.phases[phase] } }
+    var duplicates: Int { state.withLock { $0.duplicates } }
+}
+
+/// A fast stand-in for one app's Graph API: answers `POST /{account}/messages` like the real app and tells the
+/// recorder when each benchmark message (text carrying `PB<8 digits>`) arrives.
+public final class FakeNativeAPI: Sendable {
+    public let app: String
+    public let port: Int
+    let recorder: BenchRecorder
+    private let counter = Atomic<Int>(0)
+    private let group = Mutex<ServiceGroup?>(nil)
+
+    public init(app: String, port: Int, recorder: BenchRecorder) {
+        self.app = app
+        self.port = port
+        self.recorder = recorder
+    }
+
+    public func start() async throws {
+        let router = Router()
+        let api = self
+        router.get("/healthz") { _, _ in "ok\n" }
+        router.post("/:account/messages") { request, _ -> Response in
+            let body = try await request.body.collect(upTo: 16 << 20)
+            let now = benchNow()
+            let bytes = Array(buffer: body)
+            let seq = Self.sequenceNumber(in: bytes)
+            if let seq { api.recorder.arrived(seq, at: now) }
+            let n = api.counter.wrappingAdd(1, ordering: .relaxed).newValue
+            let json: String
+            if api.app == "whatsapp" {
+                json = seq != nil || bytes.containsASCII("\"type\":\"text\"")
+                    ? #"{"messaging_product":"whatsapp","contacts":[{"input":"x","wa_id":"x"}],"messages":[{"id":"wamid.BENCH\#(n)"}]}"#
+                    : #"{"success":true}"#
+            } else {
+                json = #"{"recipient_id":"x","message_id":"m_BENCH\#(n)"}"#
+            }
+            return Response(status: .ok, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(string: json)))
+        }
+        var logger = Logger(label: "parley.bench.fake-\(app)")
+        logger.logLevel = .warning
+        let application = Application(router: router, configuration: .init(address: .hostname("127.0.0.1", port: port)), logger: logger)
+        let serviceGroup = ServiceGroup(services: [application], logger: logger)
+        group.withLock { $0 = serviceGroup }
+        Task { try? await serviceGroup.run() }
+    }
+
+    public func stop() async {
+        if let serviceGroup = group.withLock({ $0 }) { await serviceGroup.triggerGracefulShutdown() }
+    }
+
+    /// The number after the first `PB` followed by eight digits.
+    static func sequenceNumber(in bytes: [UInt8]) -> Int? {
+        let p = UInt8(ascii: "P"), b = UInt8(ascii: "B"), zero = UInt8(ascii: "0"), nine = UInt8(ascii: "9")
+        guard bytes.count >= 10 else { return nil }
+        var i = 0
+        while i + 10 <= bytes.count {
+            if bytes[i] == p, bytes[i + 1] == b {
+                var value = 0, ok = true
+                for j in 0..<8 {
+                    let d = bytes[i + 2 + j]
+                    guard d >= zero, d <= nine else { ok = false; break }
+                    value = value * 10 + Int(d - zero)
+                }
+                if ok { return value }
+            }
+            i += 1
+        }
+        return nil
+    }
+}
+
+extension Array where Element == UInt8 {
+    func containsASCII(_ needle: String) -> Bool {
+        let n = Array(needle.utf8)
+        guard !n.isEmpty, n.count <= count else { return false }
+        for start in 0...(count - n.count) where self[start] == n[0] {
+            if Array(self[start..<start + n.count]) == n { return true }
+        }
+        return false
+    }
+}

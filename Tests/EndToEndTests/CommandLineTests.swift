@@ -1,0 +1,71 @@
+import Foundation
+import ParleyHarness
+import Testing
+
+/// The `parley` binary as users and other tools run it.
+@Suite("Command line")
+struct CommandLineTests {
+    /// Runs `parley` with `arguments`; returns the exit status and output (stdout and stderr together).
+    func parley(_ arguments: [String], stdin: String? = nil) async throws -> (status: Int32?, output: String) {
+        try #require(FileManager.default.isExecutableFile(atPath: E2E.executable), "build parley first (`swift build`)")
+        let log = NSTemporaryDirectory() + "parley-cli-\(UUID().uuidString.prefix(8)).log"
+        defer { try? FileManager.default.removeItem(atPath: log) }
+        let process = ManagedProcess(name: "parley", executable: E2E.executable, arguments: arguments, logPath: log)
+        try process.start()
+        let status = await process.waitForExit(timeout: .seconds(120))
+        return (status, (try? String(contentsOfFile: log, encoding: .utf8)) ?? "")
+    }
+
+    @Test("the bundled adapters load as plugins and pass the conformance suite with their fixtures",
+          arguments: ["whatsapp", "messenger", "instagram"])
+    func bundledAdaptersPassConformance(_ name: String) async throws {
+        let result = try await parley(["adapter", "check", name, "--fixtures", E2E.repository + "/Fixtures/native/\(name)"])
+        #expect(result.status == 0, "\(result.output)")
+        #expect(result.output.contains("PASS") || !result.output.contains("FAIL"), "\(result.output)")
+    }
+
+    @Test("a child-process adapter passes the conformance suite")
+    func childProcessAdapterPassesConformance() async throws {
+        let child = URL(fileURLWithPath: E2E.executable).deletingLastPathComponent().appendingPathComponent("example-child-adapter").path
+        let result = try await parley(["adapter", "check", child, "--fixtures", E2E.repository + "/docs/example/Fixtures"])
+        #expect(result.status == 0, "\(result.output)")
+    }
+
+    @Test("parley translate turns every shared webhook fixture into events, and refuses garbage")
+    func translateHandlesTheFixtures() async throws {
+        let directory = E2E.repository + "/Fixtures/native"
+        for app in ["whatsapp", "messenger", "instagram"] {
+            for file in try FileManager.default.contentsOfDirectory(atPath: "\(directory)/\(app)") where file.hasSuffix(".json") && file != "expected.json" {
+                let result = try await parley(["translate", "--adapter", app, "--from-native", "\(directory)/\(app)/\(file)"])
+                #expect(result.status == 0, "\(app) \(file): \(result.output)")
+                for line in result.output.split(separator: "\n") {
+                    let object = try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any]
+                    #expect(object?["kind"] is String && object?["timestamp"] is Int, "\(line)")
+                }
+            }
+        }
+        let garbage = NSTemporaryDirectory() + "garbage-\(UUID().uuidString.prefix(6)).json"
+        try "{\"object\": 12".write(toFile: garbage, atomically: true, encoding: .utf8)
+        let refused = try await parley(["translate", "--adapter", "whatsapp", "--from-native", garbage])
+        #expect(refused.status != 0)
+        #expect(refused.output.contains("adapter."))
+    }
+
+    @Test("parley content decode prints the message id and encode restores the exact bytes")
+    func contentRoundTrip() async throws {
+        let vector = E2E.repository + "/../shared/vectors/mimi-content/reply.cbor"
+        try #require(FileManager.default.fileExists(atPath: vector))
+        let decoded = try await parley(["content", "decode", vector])
+        #expect(decoded.status == 0)
+        #expect(decoded.output.contains("015354973c2b65ca937bf1e035ae53a5ab80e947afa43d46920d4202e5cc0b27"))
+        let bad = try await parley(["content", "decode", E2E.repository + "/README.md"])
+        #expect(bad.status != 0)
+    }
+
+    @Test("parley config check accepts the example and names the key of a mistake")
+    func configCheck() async throws {
+        let missing = try await parley(["config", "check", E2E.repository + "/Config/parley.example.toml"])
+        #expect(missing.status != 0)
+        #expect(missing.output.contains("webhook_secret_env") && missing.output.contains("WA_APP_SECRET"))
+    }
+}
