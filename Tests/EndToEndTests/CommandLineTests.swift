@@ -53,7 +53,7 @@ struct CommandLineTests {
 
     @Test("parley content decode prints the message id and encode restores the exact bytes")
     func contentRoundTrip() async throws {
-        let vector = E2E.repository + "/../shared/vectors/mimi-content/reply.cbor"
+        let vector = E2E.repository + "/Fixtures/mimi-content/reply.cbor"
         try #require(FileManager.default.fileExists(atPath: vector))
         let decoded = try await parley(["content", "decode", vector])
         #expect(decoded.status == 0)

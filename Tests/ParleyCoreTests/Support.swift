@@ -1,13 +1,13 @@
 import Foundation
 @testable import ParleyCore
 
-/// The MIMI draft's examples, read from `shared/vectors/mimi-content` beside the checkout
+/// The MIMI draft's examples, copied from `shared/vectors/mimi-content` into `Fixtures/mimi-content`
 /// (source: draft-ietf-mimi-content examples; `expected.json` lists each example's message id).
 enum Vectors {
     static let directory: URL = {
         let here = URL(fileURLWithPath: #filePath)  // <repo>/Tests/ParleyCoreTests/Support.swift
         let repo = here.deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
-        return repo.deletingLastPathComponent().appendingPathComponent("shared/vectors/mimi-content")
+        return repo.appendingPathComponent("Fixtures/mimi-content")
     }()
 
     static let names = ["original", "reply", "reaction", "edit", "delete", "attachment"]
