@@ -67,9 +67,11 @@ let modules: [Module] = [
     Module(target: .target(name: "CParleyABI"), localDependencies: []),
     module("ParleyKit", local: ["ParleyCore", "CParleyABI"]),
     module("ParleyKitTesting", local: ["ParleyKit"]),
-    module("WhatsAppAdapter", path: "Plugins/WhatsAppAdapter", local: ["ParleyKit"]),
-    module("MessengerAdapter", path: "Plugins/MessengerAdapter", local: ["ParleyKit"]),
-    module("InstagramAdapter", path: "Plugins/InstagramAdapter", local: ["ParleyKit"]),
+    // JSON parsing/writing and Graph API error reading shared by the three Meta adapters (linked into each .so).
+    module("MetaGraph", path: "Plugins/MetaGraph", local: ["ParleyKit"]),
+    module("WhatsAppAdapter", path: "Plugins/WhatsAppAdapter", local: ["ParleyKit", "MetaGraph"]),
+    module("MessengerAdapter", path: "Plugins/MessengerAdapter", local: ["ParleyKit", "MetaGraph"]),
+    module("InstagramAdapter", path: "Plugins/InstagramAdapter", local: ["ParleyKit", "MetaGraph"]),
     // The documented example adapter of docs/ADAPTER_GUIDE.md, built and checked by ParleyKitTests.
     module("ExampleAdapter", path: "docs/example/Sources/ExampleAdapter", local: ["ParleyKit"]),
     module("example-child-adapter", path: "docs/example/Sources/example-child-adapter", kind: "executable", local: ["ExampleAdapter"]),

@@ -1,3 +1,4 @@
+import MetaGraph
 import ParleyKit
 
 /// The adapter's C entry point, loaded by the host with `dlopen`.

@@ -1,3 +1,4 @@
+import MetaGraph
 import ParleyKit
 
 /// Outbound event → Send API bodies for `POST /{ig_account_id}/messages` (the Messenger-Platform and

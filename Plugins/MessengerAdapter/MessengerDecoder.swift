@@ -1,3 +1,4 @@
+import MetaGraph
 import ParleyKit
 
 /// `object: "page"` webhook → events. Iterates every entry's `messaging[]` then `standby[]` (Handover Protocol)

@@ -1,3 +1,4 @@
+import MetaGraph
 import ParleyKit
 
 /// Outbound event → Send API bodies for `POST /{page_id}/messages`.

@@ -1,3 +1,4 @@
+import MetaGraph
 import ParleyKit
 
 /// `whatsapp_business_account` webhook → events, in the order the webhook lists them

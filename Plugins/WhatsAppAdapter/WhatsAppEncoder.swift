@@ -1,3 +1,4 @@
+import MetaGraph
 import ParleyKit
 
 /// Outbound event → `POST /{phone_number_id}/messages` bodies.

@@ -1,17 +1,16 @@
-// The small JSON toolkit each Meta adapter carries (the same file is copied into all three adapters, since
-// adapters may not share code through ParleyKit). A one-pass parser over the raw bytes into Swift values, and a
+// The small JSON toolkit the three Meta adapters share (package access: not part of the ADK's public API). A one-pass parser over the raw bytes into Swift values, and a
 // writer with sorted keys: both several times faster than JSONSerialization on Linux, and nothing is
 // re-serialised before the host verifies signatures.
 import ParleyKit
 
-typealias JSONObject = [String: Any]
+package typealias JSONObject = [String: Any]
 
 /// JSON `null` (absent values read as `nil` through the accessors anyway).
 struct JSONNull: Sendable {}
 
-enum JSON {
+package enum JSON {
     /// Parses `bytes` as one JSON object, or throws `malformedPayload`.
-    static func object(_ bytes: [UInt8], what: String) throws(AdapterError) -> JSONObject {
+    package static func object(_ bytes: [UInt8], what: String) throws(AdapterError) -> JSONObject {
         let parsed: Any? = bytes.withUnsafeBufferPointer { buffer in
             var parser = JSONParser(bytes: buffer)
             return parser.document()
@@ -26,14 +25,14 @@ enum JSON {
     }
 
     /// Serialises a request body with sorted keys so equal events give byte-equal requests.
-    static func body(_ object: JSONObject) throws(AdapterError) -> [UInt8] {
+    package static func body(_ object: JSONObject) throws(AdapterError) -> [UInt8] {
         var out: [UInt8] = []
         out.reserveCapacity(256)
         try write(object, into: &out)
         return out
     }
 
-    static func write(_ value: Any, into out: inout [UInt8]) throws(AdapterError) {
+    package static func write(_ value: Any, into out: inout [UInt8]) throws(AdapterError) {
         switch value {
         case let s as String:
             writeString(s, into: &out)
@@ -69,7 +68,7 @@ enum JSON {
         }
     }
 
-    static func writeString(_ s: String, into out: inout [UInt8]) {
+    package static func writeString(_ s: String, into out: inout [UInt8]) {
         let hex = Array("0123456789abcdef".utf8)
         out.append(UInt8(ascii: "\""))
         for byte in s.utf8 {
@@ -275,7 +274,7 @@ struct JSONParser {
 
 extension Dictionary where Key == String, Value == Any {
     /// A string field; integers are accepted too (some SDK fixtures send ids as numbers).
-    func str(_ key: String) -> String? {
+    package func str(_ key: String) -> String? {
         switch self[key] {
         case let s as String: return s
         case let n as Int64: return String(n)
@@ -285,17 +284,17 @@ extension Dictionary where Key == String, Value == Any {
     }
 
     /// A string field that is present and not empty.
-    func nonEmpty(_ key: String) -> String? {
+    package func nonEmpty(_ key: String) -> String? {
         guard let s = str(key), !s.isEmpty else { return nil }
         return s
     }
 
-    func obj(_ key: String) -> JSONObject? { self[key] as? JSONObject }
+    package func obj(_ key: String) -> JSONObject? { self[key] as? JSONObject }
 
-    func arr(_ key: String) -> [Any]? { self[key] as? [Any] }
+    package func arr(_ key: String) -> [Any]? { self[key] as? [Any] }
 
     /// An integer given as a JSON number or as a decimal string.
-    func int64(_ key: String) -> Int64? {
+    package func int64(_ key: String) -> Int64? {
         switch self[key] {
         case let n as Int64: return n
         case let d as Double: return d.rounded() == d && abs(d) < 9e18 ? Int64(d) : nil
@@ -304,7 +303,7 @@ extension Dictionary where Key == String, Value == Any {
         }
     }
 
-    func double(_ key: String) -> Double? {
+    package func double(_ key: String) -> Double? {
         switch self[key] {
         case let d as Double: return d
         case let n as Int64: return Double(n)
@@ -314,7 +313,7 @@ extension Dictionary where Key == String, Value == Any {
     }
 
     /// `true`, or the string `"true"` (older Meta docs quote booleans).
-    func flag(_ key: String) -> Bool {
+    package func flag(_ key: String) -> Bool {
         switch self[key] {
         case let b as Bool: return b
         case let s as String: return s == "true"
@@ -324,12 +323,12 @@ extension Dictionary where Key == String, Value == Any {
 }
 
 /// Reads a Graph API send answer: `{"error":{…}}` bodies and HTTP status decide rejected versus retryable.
-enum GraphResponse {
+package enum GraphResponse {
     /// Error codes Meta documents as rate limiting or throttling: retrying later can succeed.
-    static let throttlingCodes: Set<Int64> = [4, 17, 32, 613, 80007, 130429, 131048, 131056]
+    package static let throttlingCodes: Set<Int64> = [4, 17, 32, 613, 80007, 130429, 131048, 131056]
 
     /// The failure a non-2xx answer (or a 2xx carrying `error`) describes, or `nil` when the body has no `error`.
-    static func failure(status: Int, root: JSONObject?) -> SendOutcome? {
+    package static func failure(status: Int, root: JSONObject?) -> SendOutcome? {
         let error = root?.obj("error")
         if error == nil && (200..<300).contains(status) { return nil }
         let code = error?.int64("code")
@@ -343,7 +342,7 @@ enum GraphResponse {
     }
 
     /// Parses a send answer body, tolerating an empty or non-JSON body on error statuses.
-    static func root(status: Int, body: [UInt8]) throws(AdapterError) -> JSONObject? {
+    package static func root(status: Int, body: [UInt8]) throws(AdapterError) -> JSONObject? {
         do {
             return try JSON.object(body, what: "send response")
         } catch {
