@@ -31,6 +31,11 @@ public struct InstagramAdapter: Adapter {
     static let maxText = 1000
     static let bridgeTag = "parley"
 
+    static let sendAPI = MetaSendAPI(
+        app: "Instagram", accountName: "the Instagram account id", userIdName: "IGSID", bridgeTag: bridgeTag, maxText: maxText,
+        textLimitUnit: .utf8Bytes, messagingType: nil, reusableMedia: false,
+        reactionValue: reactionName)
+
     static let declaredCapabilities = AdapterCapabilities(
         inboundKinds: [.message, .delete, .reaction, .receipt, .echo, .unsupported],
         // Instagram cannot edit or delete a sent message: the host applies its fallbacks.
@@ -47,15 +52,24 @@ public struct InstagramAdapter: Adapter {
     }
 
     public func encode(_ event: BridgeEvent) throws(AdapterError) -> [NativeRequest] {
-        try InstagramEncoder.encode(event)
+        try Self.sendAPI.encode(event)
     }
 
     public func decodeSendResponse(status: Int, body: [UInt8]) throws(AdapterError) -> SendOutcome {
-        let root = try GraphResponse.root(status: status, body: body)
-        if let failure = GraphResponse.failure(status: status, root: root) { return failure }
-        if let mid = root?.nonEmpty("message_id") { return .accepted(nativeId: mid) }
-        // Sender actions (mark_seen, react, typing_on…) answer `{"recipient_id": …}` only.
-        if root?.nonEmpty("recipient_id") != nil || root?.flag("success") == true { return .accepted(nativeId: nil) }
-        throw AdapterError(.badResponse, "Instagram answered HTTP \(status) with neither message_id nor recipient_id")
+        try Self.sendAPI.decodeSendResponse(status: status, body: body)
+    }
+
+    /// The Send API takes a reaction *name*, not an emoji; an emoji with no Instagram name becomes `love`
+    /// (the name Meta's own example sends) rather than failing the whole reaction.
+    @Sendable static func reactionName(_ emoji: String) -> String {
+        switch emoji {
+        case "❤️", "❤", "♥️", "😍", "love": return "love"
+        case "👍", "like": return "like"
+        case "😂", "😆", "laugh": return "laugh"
+        case "😮", "😯", "wow": return "wow"
+        case "😢", "😭", "sad": return "sad"
+        case "😠", "😡", "angry": return "angry"
+        default: return "love"
+        }
     }
 }

@@ -10,6 +10,8 @@ enum InstagramDecoder {
             if root.obj("sender") != nil {
                 return try decodeItem(root, account: nil, entryTime: nil, standby: false, what: "messaging item")
             }
+            // A Send API body (the other direction): `parley translate` reads those too.
+            if MetaSendAPI.isSendRequest(root) { return [try InstagramAdapter.sendAPI.decodeSendRequest(root)] }
             throw AdapterError(.missingField, "Instagram webhook has no \"object\" field")
         }
         guard object == "instagram" else {

@@ -26,6 +26,10 @@ public struct MessengerAdapter: Adapter {
     static let maxText = 2000
     static let bridgeTag = "parley"
 
+    static let sendAPI = MetaSendAPI(
+        app: "Messenger", accountName: "the Page id", userIdName: "PSID", bridgeTag: bridgeTag, maxText: maxText,
+        textLimitUnit: .characters, messagingType: "RESPONSE", reusableMedia: true)
+
     static let declaredCapabilities = AdapterCapabilities(
         inboundKinds: [.message, .edit, .delete, .reaction, .receipt, .echo, .unsupported],
         // The Send API cannot edit or delete a sent message: the host applies its fallbacks.
@@ -42,15 +46,10 @@ public struct MessengerAdapter: Adapter {
     }
 
     public func encode(_ event: BridgeEvent) throws(AdapterError) -> [NativeRequest] {
-        try MessengerEncoder.encode(event)
+        try Self.sendAPI.encode(event)
     }
 
     public func decodeSendResponse(status: Int, body: [UInt8]) throws(AdapterError) -> SendOutcome {
-        let root = try GraphResponse.root(status: status, body: body)
-        if let failure = GraphResponse.failure(status: status, root: root) { return failure }
-        if let mid = root?.nonEmpty("message_id") { return .accepted(nativeId: mid) }
-        // Sender actions (mark_seen, react, typing_on…) answer `{"recipient_id": …}` only.
-        if root?.nonEmpty("recipient_id") != nil || root?.flag("success") == true { return .accepted(nativeId: nil) }
-        throw AdapterError(.badResponse, "Messenger answered HTTP \(status) with neither message_id nor recipient_id")
+        try Self.sendAPI.decodeSendResponse(status: status, body: body)
     }
 }

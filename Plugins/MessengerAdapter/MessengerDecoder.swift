@@ -10,6 +10,8 @@ enum MessengerDecoder {
             if root.obj("sender") != nil {
                 return try decodeItem(root, page: nil, entryTime: nil, standby: false, what: "messaging item")
             }
+            // A Send API body (the other direction): `parley translate` reads those too.
+            if MetaSendAPI.isSendRequest(root) { return [try MessengerAdapter.sendAPI.decodeSendRequest(root)] }
             throw AdapterError(.missingField, "Messenger webhook has no \"object\" field")
         }
         guard object == "page" else {

@@ -7,6 +7,8 @@ enum WhatsAppDecoder {
     static func decode(_ payload: [UInt8]) throws(AdapterError) -> [BridgeEvent] {
         let root = try JSON.object(payload, what: "WhatsApp webhook body")
         guard let object = root.str("object") else {
+            // A Cloud API send body (the other direction): `parley translate` reads those too.
+            if root.str("messaging_product") == "whatsapp" { return [try decodeSendRequest(root)] }
             throw AdapterError(.missingField, "WhatsApp webhook has no \"object\" field")
         }
         guard object == "whatsapp_business_account" else {
@@ -40,6 +42,41 @@ enum WhatsAppDecoder {
             }
         }
         return events
+    }
+
+    /// A `POST /{phone_number_id}/messages` body → the outbound event it expresses (the inverse of the encoder
+    /// for one body), marked ``BridgeEvent/outboundDirection`` so a node never bridges it. The sending account is
+    /// in the request path, not the body, so `recipient` is `nil` and `sender` empty.
+    static func decodeSendRequest(_ body: JSONObject) throws(AdapterError) -> BridgeEvent {
+        var event = BridgeEvent(kind: .message, nativeId: "", conversation: body.nonEmpty("to") ?? body.nonEmpty("recipient") ?? "",
+                                sender: "", timestamp: 0, metadata: [BridgeEvent.directionKey: BridgeEvent.outboundDirection])
+        if let status = body.nonEmpty("status") {
+            // Mark-read (and Parley's delivered/failed extension) name only the message.
+            guard let parsed = BridgeEvent.Status(rawValue: status), parsed != .sent else {
+                throw AdapterError(.unsupportedEvent, "WhatsApp send body has status \"\(status)\", which cannot be sent")
+            }
+            guard let target = body.nonEmpty("message_id") else {
+                throw AdapterError(.missingField, "WhatsApp status body has no message_id")
+            }
+            event.kind = .receipt
+            event.status = parsed
+            event.target = target
+            if let error = body.arr("errors")?.first as? JSONObject {
+                event.failure = .init(code: error.str("title") ?? error.int64("code").map { String($0) } ?? "",
+                                      message: error.str("message") ?? "")
+            }
+            return event
+        }
+        guard !event.conversation.isEmpty else {
+            throw AdapterError(.missingField, "WhatsApp send body has neither \"to\" nor \"recipient\"")
+        }
+        guard let type = body.nonEmpty("type") else {
+            throw AdapterError(.missingField, "WhatsApp send body has no \"type\"")
+        }
+        event.isGroup = body.str("recipient_type") == "group"
+        try fillContent(&event, body, type: type, what: "send body")
+        if let quoted = body.obj("context")?.nonEmpty("message_id") { event.target = quoted }
+        return event
     }
 
     // MARK: messages and statuses

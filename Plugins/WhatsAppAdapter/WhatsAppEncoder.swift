@@ -12,7 +12,8 @@ enum WhatsAppEncoder {
         guard let account = event.recipient, !account.isEmpty else {
             throw AdapterError(.missingField, "outbound WhatsApp event needs recipient = the phone_number_id to send as")
         }
-        guard !event.conversation.isEmpty else {
+        // A receipt names only the message; everything else needs someone to send to.
+        guard !event.conversation.isEmpty || event.kind == .receipt else {
             throw AdapterError(.missingField, "outbound WhatsApp event needs conversation = the user or group id")
         }
         let path = "/\(account)/messages"

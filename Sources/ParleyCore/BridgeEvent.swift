@@ -77,6 +77,15 @@ public struct BridgeEvent: Sendable, Hashable, Codable {
         self.metadata = metadata
     }
 
+    /// The ``metadata`` key that marks an event decoded from a native *send* body rather than a webhook.
+    public static let directionKey = "direction"
+    /// The ``metadata`` value of ``directionKey`` on events decoded from send bodies.
+    public static let outboundDirection = "outbound"
+
+    /// Whether this event was decoded from a native send request (what the bridge itself sends), so it must
+    /// never be bridged again.
+    public var isOutboundRequest: Bool { metadata[Self.directionKey] == Self.outboundDirection }
+
     enum CodingKeys: String, CodingKey {
         case kind, nativeId, conversation, sender, recipient, timestamp, text, target, emoji, status,
              watermark, attachments, isGroup, failure, metadata

@@ -54,12 +54,20 @@ private struct Suite<A: Adapter> {
     }
 
     var outboundEvents: [BridgeEvent] {
-        allDecodedEvents.filter { caps.outboundKinds.contains($0.kind) }
+        allDecodedEvents.filter { caps.outboundKinds.contains($0.kind) }.map(Self.sendable)
+    }
+
+    /// An event decoded from a send body names no sending account (it is in the request path): give it one.
+    static func sendable(_ event: BridgeEvent) -> BridgeEvent {
+        guard event.isOutboundRequest, event.recipient == nil else { return event }
+        var event = event
+        event.recipient = "conformance-account"
+        return event
     }
 
     mutating func run() -> ConformanceReport {
         let checks = [
-            fixtureDecode(), fixtureEncode(), inboundHonesty(), outboundHonesty(), robustness(), determinism(),
+            fixtureDecode(), fixtureEncode(), sendBodyRoundTrip(), inboundHonesty(), outboundHonesty(), robustness(), determinism(),
             idStability(),
         ]
         return ConformanceReport(adapterName: adapter.name, checks: checks)
@@ -116,6 +124,34 @@ private struct Suite<A: Adapter> {
         } catch {
             return ["\(label) was refused by encode: \(error)"]
         }
+    }
+
+    /// Fixtures that are native *send* bodies decode to outbound events; encoding those events must give back a
+    /// body with every field of the fixture (the adapter may add its own, such as a bridge tag).
+    func sendBodyRoundTrip() -> ConformanceReport.Check {
+        var failures: [String] = []
+        var checked = 0
+        for fixture in fixtures {
+            guard let events = decoded[fixture.name], !events.isEmpty, events.allSatisfy(\.isOutboundRequest),
+                  let original = try? JSONSerialization.jsonObject(with: Data(fixture.payload)) else { continue }
+            checked += 1
+            let bodies: [Any]
+            do {
+                bodies = try events.flatMap { event throws(AdapterError) in try adapter.encode(Self.sendable(event)) }
+                    .compactMap { try? JSONSerialization.jsonObject(with: Data($0.body)) }
+            } catch {
+                failures.append("\(fixture.name): its decoded event was refused by encode: \(error)")
+                continue
+            }
+            if !bodies.contains(where: { JSONCoverage.covers($0, original) }) {
+                let produced = bodies.compactMap { try? JSONSerialization.data(withJSONObject: $0, options: [.sortedKeys]) }
+                    .map { String(decoding: $0, as: UTF8.self) }
+                failures.append("\(fixture.name) re-encodes to \(produced), which lacks some of its fields")
+            }
+        }
+        return .init(name: "fixtures.send_roundtrip",
+                     summary: "\(checked) send-body fixtures survive decode → encode with every field",
+                     failures: failures, notes: checked == 0 ? ["no send-body fixtures given"] : [])
     }
 
     func inboundHonesty() -> ConformanceReport.Check {
@@ -266,6 +302,28 @@ private struct Suite<A: Adapter> {
         }
         return .init(name: "ids.stable", summary: "native ids survive decode → encode (\(checked) ids checked)",
                      failures: failures, notes: [])
+    }
+}
+
+/// JSON subset comparison: whether one parsed document has every member of another, recursively.
+enum JSONCoverage {
+    static func covers(_ produced: Any, _ expected: Any) -> Bool {
+        switch (produced, expected) {
+        case let (p as [String: Any], e as [String: Any]):
+            return e.allSatisfy { key, value in p[key].map { covers($0, value) } ?? false }
+        case let (p as [Any], e as [Any]):
+            return p.count == e.count && zip(p, e).allSatisfy { covers($0, $1) }
+        case let (p as String, e as String):
+            return p == e
+        case let (p as NSNumber, e as NSNumber):
+            return p.isEqual(to: e)
+        case let (p as Bool, e as Bool):
+            return p == e
+        case (is NSNull, is NSNull):
+            return true
+        default:
+            return false
+        }
     }
 }
 

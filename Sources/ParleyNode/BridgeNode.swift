@@ -45,6 +45,7 @@ public final class BridgeNode: Sendable {
     let keys: KeyDirectory
     let sealing: Sealing
     let wakeups: Wakeups
+    let referenceWaits: ReferenceWaits
     let trace = TraceLog()
     let ready = Atomic<Bool>(false)
     let boundPort = Atomic<Int>(0)
@@ -100,6 +101,7 @@ public final class BridgeNode: Sendable {
         self.keys = KeyDirectory(store: store, nodeKey: nodeKey, http: http, logger: logger)
         self.sealing = Sealing()
         self.wakeups = Wakeups()
+        self.referenceWaits = ReferenceWaits(limitMillis: Int64(config.limits.referenceWaitSeconds) * 1000)
         logger.info("node configured", metadata: [
             "domain": .string(config.domain), "tenants": .string(adapterNames.map { "\($0.key)=\($0.value)" }.sorted().joined(separator: ",")),
             "peers": .string(config.peers.map(\.domain).joined(separator: ",")), "key": .string(nodeKey.keyId.hex),
@@ -138,6 +140,27 @@ public final class BridgeNode: Sendable {
         let cap = Double(config.limits.retryMaxMilliseconds)
         let ceiling = min(cap, base * pow(2, Double(min(attempt, 30))))
         return Int64(Double.random(in: ceiling / 2...ceiling))
+    }
+}
+
+/// When each out-of-order event (one naming a message not seen yet) was first refused, so it is awaited for a
+/// bounded time. In memory: after a restart an event waits one more period, which only delays its final answer.
+final class ReferenceWaits: Sendable {
+    private let firstSeen = Mutex<[String: Int64]>([:])
+    let limitMillis: Int64
+
+    init(limitMillis: Int64) { self.limitMillis = limitMillis }
+
+    /// Whether the event `key` may still wait for the message it names; `false` once it has waited `limitMillis`.
+    func shouldWait(_ key: String, now: Int64) -> Bool {
+        firstSeen.withLock { seen in
+            if seen.count > 10_000 { seen = seen.filter { now - $0.value < 2 * limitMillis } }
+            let first = seen[key] ?? now
+            seen[key] = first
+            if now - first < limitMillis { return true }
+            seen[key] = nil
+            return false
+        }
     }
 }
 

@@ -118,6 +118,9 @@ public struct Limits: Sendable, Hashable {
     public var retryBaseMilliseconds = 200
     public var retryMaxMilliseconds = 60_000
     public var nativeRetryLimit = 8
+    /// How long a reaction, edit or delete naming a message not seen yet is left for the app to redeliver
+    /// (webhooks can arrive out of order) before the sender is told it failed with `routing.unknown_target`.
+    public var referenceWaitSeconds = 60
     public init() {}
 }
 
@@ -300,6 +303,7 @@ struct ConfigReader {
             limits.retryBaseMilliseconds = try int(l, "retry_base_ms", at: "limits", default: limits.retryBaseMilliseconds, range: 1...60_000)
             limits.retryMaxMilliseconds = try int(l, "retry_max_ms", at: "limits", default: limits.retryMaxMilliseconds, range: 1...3_600_000)
             limits.nativeRetryLimit = try int(l, "native_retry_limit", at: "limits", default: limits.nativeRetryLimit, range: 0...100)
+            limits.referenceWaitSeconds = try int(l, "reference_wait_seconds", at: "limits", default: limits.referenceWaitSeconds, range: 0...86_400)
         }
 
         var logLevel = "info", logFormat = "text", metricsEnabled = true

@@ -37,6 +37,7 @@ extension BridgeNode {
         var batch: [IngressEvent] = []
         var notices: [(event: BridgeEvent, refusal: Refusal)] = []
         var peersToWake = Set<String>()
+        var waiting = 0
         for event in events {
             do {
                 if let ingress = try await translate(event, tenant: tenant, receivedAt: receivedAt) {
@@ -48,6 +49,13 @@ extension BridgeNode {
                     // Nothing was stored; the app retries the webhook later (a peer's keys were unreachable).
                     logger.notice("webhook deferred", metadata: ["tenant": .string(tenantName), "code": .string(refusal.code)])
                     return WebhookAnswer(status: 503, message: refusal.description)
+                }
+                if refusal.code == Refusal.unknownTargetCode,
+                   referenceWaits.shouldWait("\(tenantName)|\(Self.eventKey(event))", now: receivedAt) {
+                    // Out of order: the message it names may be in a later webhook. Leave it unacknowledged so the
+                    // app redelivers it; everything else in this webhook is committed now and deduplicated then.
+                    waiting += 1
+                    continue
                 }
                 notices.append((event, refusal))
             } catch {
@@ -72,6 +80,10 @@ extension BridgeNode {
         }
         for peer in peersToWake { wakeups.signal("send:\(tenant.name):\(peer)") }
         if !notices.isEmpty { wakeups.signal("egress:\(tenant.name)") }
+        if waiting > 0 {
+            logger.notice("webhook waits for a message it refers to", metadata: ["tenant": .string(tenantName), "events": .stringConvertible(waiting)])
+            return WebhookAnswer(status: 503, message: "\(waiting) event(s) refer to a message not seen yet; redeliver later")
+        }
         return WebhookAnswer(status: 200, message: "ok")
     }
 
@@ -85,8 +97,9 @@ extension BridgeNode {
     }
 
     /// One native event → what to store: sealed envelopes for the peer and id map rows; `nil` for events that are
-    /// not bridged (our own echoes, typing, unsupported).
+    /// not bridged (our own echoes, send bodies, typing, unsupported).
     func translate(_ event: BridgeEvent, tenant: TenantRuntime, receivedAt: Int64) async throws -> IngressEvent? {
+        if event.isOutboundRequest { return nil }
         switch event.kind {
         case .echo, .typing, .unsupported:
             return nil
@@ -135,7 +148,7 @@ extension BridgeNode {
             }
         case .reaction:
             guard let target = try await canonical(event.target) else {
-                throw Refusal("routing.unknown_target", "the message reacted to was not bridged")
+                throw Refusal.unknownTarget("reacted-to")
             }
             let reactionKey = "reaction:\(event.target ?? ""):\(event.sender)"
             if let emoji = event.emoji, !emoji.isEmpty {
@@ -151,12 +164,12 @@ extension BridgeNode {
                 throw Refusal("content.unsupported", "the app reported an edit without its new text")
             }
             guard let target = try await canonical(event.target) else {
-                throw Refusal("routing.unknown_target", "the edited message was not bridged")
+                throw Refusal.unknownTarget("edited")
             }
             content = .edit(replacing: target, text: text, sender: senderURI, room: room)
         case .delete:
             guard let target = try await canonical(event.target) else {
-                throw Refusal("routing.unknown_target", "the deleted message was not bridged")
+                throw Refusal.unknownTarget("deleted")
             }
             content = .delete(replacing: target, sender: senderURI, room: room)
         default:

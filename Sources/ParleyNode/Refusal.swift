@@ -26,6 +26,9 @@ public struct Refusal: Error, Sendable, Hashable, CustomStringConvertible {
     public static func rateLimited(_ peer: String) -> Refusal { Refusal("policy.rate_limited", "too many messages for \(peer); try again later", retryable: true) }
     public static func unknownContact(_ account: String) -> Refusal { Refusal("routing.unknown_contact", "account \(account) does not stand for any remote user") }
     public static func unknownRecipient(_ user: String) -> Refusal { Refusal("routing.unknown_recipient", "no user \(user) on this operator") }
+    /// The event names a message this node has not seen (yet: webhooks can arrive out of order).
+    public static func unknownTarget(_ what: String) -> Refusal { Refusal(unknownTargetCode, "the \(what) message was not bridged") }
+    public static let unknownTargetCode = "routing.unknown_target"
     public static func noRoute(_ domain: String) -> Refusal { Refusal("routing.no_peer", "no configured peer serves \(domain)") }
     /// Any error met while handling a message, as the refusal the origin is told.
     static func from(_ error: any Error) -> Refusal {

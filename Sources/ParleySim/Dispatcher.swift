@@ -10,11 +10,13 @@ import Synchronization
 final class WebhookDispatcher: Sendable {
     let engine: SimEngine
     let client: HTTPClient
+    let faults: FaultSwitches
     private let flushRequested = Mutex(false)
 
-    init(engine: SimEngine, client: HTTPClient) {
+    init(engine: SimEngine, client: HTTPClient, faults: FaultSwitches) {
         self.engine = engine
         self.client = client
+        self.faults = faults
     }
 
     private var config: SimulatorConfig { engine.config }
@@ -74,9 +76,16 @@ final class WebhookDispatcher: Sendable {
 
     private func deliverDue() async throws -> Bool {
         let now = SimEngine.nowMs()
-        let due = try await engine.store.pool.read { db in try SimStore.dueDeliveries(db, now: now, limit: 32) }
+        // The real services do not promise order: with `reorderWebhooks` armed, POSTs wait until none has formed
+        // for `delayMs`, then go out newest first, each retried on its own instead of holding back the rest.
+        let reorder = faults.peek("reorderWebhooks")
+        let due = try await engine.store.pool.read { db in
+            try reorder.map { try SimStore.dueDeliveriesNewestFirst(db, now: now, quietMs: Int64($0.delayMs ?? 500), limit: 32) }
+                ?? SimStore.dueDeliveries(db, now: now, limit: 32)
+        }
         for d in due {
             if Task.isCancelled { return true }
+            if reorder != nil { _ = faults.take("reorderWebhooks") }
             await attempt(d)
         }
         return !due.isEmpty

@@ -61,7 +61,7 @@
 /// | `GET /sim/deliveries` | | `[SimWebhookDelivery]` |
 /// | `POST /sim/flush` | | batch pending updates now |
 /// | `POST /sim/verify` | | `{"ok"}`: the node's GET hub.challenge handshake |
-/// | `POST /sim/faults` | `SimFault` | arms `error500`, `rateLimit` (429 + Retry-After), `slow`, `drop`, `down` (for `delayMs`) |
+/// | `POST /sim/faults` | `SimFault` | arms `error500`, `rateLimit` (429 + Retry-After), `slow`, `drop`, `down` (for `delayMs`); `reorderWebhooks`: webhook POSTs wait until none has formed for `delayMs` (500), then go out newest first, each retried independently (`count` = POST attempts) |
 /// | `DELETE /sim/faults`, `GET /sim/faults` | | clear / list |
 /// | `GET /sim/health` | | `{"app","pendingWebhooks"}` |
 /// Errors: `{"error":{"code","message"}}` with 400/404/500.

@@ -7,11 +7,14 @@ import Synchronization
 final class FaultSwitches: Sendable {
     private let active = Mutex<[String: SimFault]>([:])
 
-    static let modes = ["error500", "rateLimit", "slow", "drop", "down"]
+    static let modes = ["error500", "rateLimit", "slow", "drop", "down", "reorderWebhooks"]
 
     func set(_ fault: SimFault) { active.withLock { $0[fault.mode] = fault } }
     func clear() { active.withLock { $0.removeAll() } }
     func list() -> [SimFault] { active.withLock { Array($0.values).sorted { $0.mode < $1.mode } } }
+
+    /// The armed fault of `mode`, without consuming a use.
+    func peek(_ mode: String) -> SimFault? { active.withLock { $0[mode] } }
 
     /// Consumes one use of `mode` if it is armed.
     func take(_ mode: String) -> SimFault? {

@@ -78,7 +78,7 @@ public struct SimWebhookDelivery: Sendable, Codable, Equatable {
 
 /// A fault to inject into the simulator's own HTTP server (the native send API; `/sim/` is never affected).
 public struct SimFault: Sendable, Codable, Equatable {
-    /// `error500`, `rateLimit`, `slow`, `drop`, or `down`.
+    /// `error500`, `rateLimit`, `slow`, `drop`, `down` (the native API), or `reorderWebhooks` (outgoing webhooks).
     public var mode: String
     /// How many requests it applies to; nil = until cleared.
     public var count: Int?

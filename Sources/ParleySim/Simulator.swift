@@ -35,7 +35,7 @@ public final class Simulator: Service, Sendable {
         self.config = config
         self.logger = logger
         self.engine = try SimEngine(config: config, logger: logger)
-        self.dispatcher = WebhookDispatcher(engine: engine, client: httpClient)
+        self.dispatcher = WebhookDispatcher(engine: engine, client: httpClient, faults: faults)
     }
 
     // MARK: lifecycle

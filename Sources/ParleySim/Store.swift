@@ -236,6 +236,20 @@ struct SimStore: Sendable {
         }
     }
 
+    /// The reorder fault: nothing until no pending delivery is younger than `quietMs`, then every due one, newest
+    /// first, ignoring per-account order.
+    static func dueDeliveriesNewestFirst(_ db: Database, now: Int64, quietMs: Int64, limit: Int) throws -> [DueDelivery] {
+        try Row.fetchAll(db, sql: """
+            SELECT id, body, attempts FROM deliveries
+            WHERE state = 'pending' AND next_attempt_ms <= ?
+              AND (SELECT MAX(created_ms) FROM deliveries WHERE state = 'pending') <= ?
+            ORDER BY id DESC LIMIT ?
+            """, arguments: [now, now - quietMs, limit]).map { row in
+            let body: Data = row["body"]
+            return DueDelivery(id: row["id"], body: Array(body), attempts: row["attempts"])
+        }
+    }
+
     static func recordAttempt(_ db: Database, id: Int64, status: Int?, error: String?, delivered: Bool, nextAttemptMs: Int64, now: Int64) throws {
         try db.execute(sql: """
             UPDATE deliveries SET attempts = attempts + 1, last_status = ?, last_error = ?,

@@ -51,6 +51,33 @@ struct CommandLineTests {
         #expect(refused.output.contains("adapter."))
     }
 
+    @Test("parley translate reads a native send body as the outbound event it expresses and writes it back")
+    func translateRoundTripsSendBodies() async throws {
+        let fixture = E2E.repository + "/Fixtures/native/whatsapp/whatsapp_send_reply_text.json"
+        let decoded = try await parley(["translate", "--adapter", "whatsapp", "--from-native", fixture])
+        #expect(decoded.status == 0, "\(decoded.output)")
+        let line = try #require(decoded.output.split(separator: "\n").first.map(String.init))
+        var event = try #require(try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any])
+        #expect(event["kind"] as? String == "message")
+        #expect(event["text"] as? String == "You're welcome, Pablo!")
+        #expect(event["target"] as? String == "wamid.HBgLMTY0NjcwNDM1OTUVAgASGBQzQTdCNTg5RjY1MEMyRjlGMjRGNgA=")
+        #expect((event["metadata"] as? [String: String])?["direction"] == "outbound")
+
+        // The sending account lives in the request path, so the user supplies it to encode.
+        event["recipient"] = "106540352242922"
+        let lines = NSTemporaryDirectory() + "events-\(UUID().uuidString.prefix(6)).jsonl"
+        defer { try? FileManager.default.removeItem(atPath: lines) }
+        try JSONSerialization.data(withJSONObject: event).write(to: URL(fileURLWithPath: lines))
+        let encoded = try await parley(["translate", "--adapter", "whatsapp", "--to-native", lines])
+        #expect(encoded.status == 0, "\(encoded.output)")
+        let request = try #require(try JSONSerialization.jsonObject(with: Data(encoded.output.utf8)) as? [String: Any])
+        #expect(request["path"] as? String == "/106540352242922/messages")
+        let body = try #require(request["body"] as? [String: Any])
+        #expect(body["to"] as? String == "+16505551234")
+        #expect((body["context"] as? [String: Any])?["message_id"] as? String == event["target"] as? String)
+        #expect((body["text"] as? [String: Any])?["body"] as? String == "You're welcome, Pablo!")
+    }
+
     @Test("parley content decode prints the message id and encode restores the exact bytes")
     func contentRoundTrip() async throws {
         let vector = E2E.repository + "/Fixtures/mimi-content/reply.cbor"

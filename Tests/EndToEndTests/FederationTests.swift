@@ -184,6 +184,41 @@ struct FederationTests {
         }
     }
 
+    @Test("reordered webhooks: a reaction that arrives before its message waits for it, and every message arrives once")
+    func reorderedWebhooksAreDeliveredOnceInEffect() async throws {
+        try await E2E.withFederation { federation in
+            let fb = federation.op("messenger"), wa = federation.op("whatsapp")
+            let messenger = federation.sim("messenger"), toWhatsApp = fb.accounts["whatsapp"]!
+            // Each action its own POST; held, then delivered newest first: reaction, second message, first message.
+            try await messenger.setFault(SimFault(mode: "reorderWebhooks", delayMs: 800))
+            let first = try await messenger.send(from: fb.user, to: toWhatsApp, text: "reordered first")
+            try await messenger.flush()
+            _ = try await messenger.send(from: fb.user, to: toWhatsApp, text: "reordered second")
+            try await messenger.flush()
+            _ = try await messenger.react(from: fb.user, to: toWhatsApp, messageId: try #require(first.nativeId), emoji: "👍")
+            try await messenger.flush()
+
+            let inbox = try await eventually("both messages and the reaction", timeout: .seconds(60), every: .milliseconds(200)) {
+                let inbox = try await federation.sim("whatsapp").mailbox(of: wa.user).inbox
+                let reacted = inbox.first { $0.text == "reordered first" }?.reactions.contains { $0.emoji == "👍" } == true
+                return reacted && inbox.contains { $0.text == "reordered second" } ? inbox : nil
+            }
+            try await messenger.clearFaults()
+            #expect(inbox.filter { $0.text == "reordered first" }.count == 1)
+            #expect(inbox.filter { $0.text == "reordered second" }.count == 1)
+            #expect(inbox.first { $0.text == "reordered first" }?.reactions.count == 1)
+            // The app really did deliver them out of order, and the reaction was redelivered after waiting.
+            let deliveries = try await messenger.deliveries()
+            let reactionPost = try #require(deliveries.first { $0.body.contains("\"reaction\"") })
+            let firstPost = try #require(deliveries.first { $0.body.contains("reordered first") })
+            #expect(reactionPost.attempts > 1, "the node should have asked for the early reaction to be redelivered")
+            #expect((firstPost.deliveredMs ?? 0) <= (reactionPost.deliveredMs ?? 0))
+            // Nothing went back to the sender as a failure.
+            let sent = try await messenger.mailbox(of: fb.user).sent
+            #expect(!sent.contains { $0.status == "failed" }, "\(sent)")
+        }
+    }
+
     @Test("refusals reach the sender as a native failure with their reason: no consent, over the size limit")
     func refusalsBecomeNativeFailures() async throws {
         try await E2E.withFederation { federation in

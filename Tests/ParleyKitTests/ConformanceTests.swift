@@ -8,7 +8,7 @@ import ExampleAdapter
     @Test func exampleAdapterConformsInProcess() throws {
         let report = AdapterConformance.expectConformance(ExampleAdapter(), fixtures: try TestPaths.fixtures(), options: quickOptions)
         #expect(report.passed, "\(report)")
-        #expect(report.checks.count == 7)
+        #expect(report.checks.count == 8)
     }
 
     @Test func exampleAdapterConformsWhenLoadedFromItsLibrary() throws {
@@ -64,6 +64,57 @@ import ExampleAdapter
         #expect(failed.isSuperset(of: ["fixtures.decode", "capabilities.inbound", "capabilities.outbound", "robustness",
                                        "determinism", "ids.stable", "fixtures.encode"]), "\(report)")
         #expect(report.description.contains("FAIL"))
+    }
+}
+
+@Suite struct SendBodyRoundTripTests {
+    static let body = Array(#"{"to":"u1","text":"hi","priority":"high"}"#.utf8)
+
+    @Test func aSendBodyThatLosesAFieldOnReEncodingFailsTheSuite() {
+        let report = AdapterConformance.run(SendBodyAdapter(keepsPriority: false), fixtures: [
+            Fixture(name: "send.json", payload: Self.body, expectedKinds: [.message]),
+        ], options: quickOptions)
+        let check = report.checks.first { $0.name == "fixtures.send_roundtrip" }
+        #expect(check?.passed == false, "\(report)")
+        #expect(check?.failures.first?.contains("send.json") == true)
+    }
+
+    @Test func aSendBodyThatReEncodesWithEveryFieldPasses() {
+        let report = AdapterConformance.run(SendBodyAdapter(keepsPriority: true), fixtures: [
+            Fixture(name: "send.json", payload: Self.body, expectedKinds: [.message]),
+        ], options: quickOptions)
+        let check = report.checks.first { $0.name == "fixtures.send_roundtrip" }
+        #expect(check?.passed == true, "\(report)")
+        #expect(check?.summary.hasPrefix("1 ") == true)
+    }
+}
+
+/// Reads `{"to","text","priority"}` send bodies; writes them back with or without `priority`.
+private struct SendBodyAdapter: Adapter {
+    let keepsPriority: Bool
+    let name = "send-body"
+    var capabilities: AdapterCapabilities {
+        AdapterCapabilities(inboundKinds: [.message], outboundKinds: [.message], maxTextLength: 100,
+                            mediaKinds: [], groups: false, reactions: false, edits: false, deletes: false, receipts: [])
+    }
+
+    func decode(_ payload: [UInt8]) throws(AdapterError) -> [BridgeEvent] {
+        guard case .object(let o)? = try? JSONValue.parse(payload), case .string(let to)? = o["to"],
+              case .string(let text)? = o["text"] else { throw AdapterError(.malformedPayload, "not a send body") }
+        var metadata = [BridgeEvent.directionKey: BridgeEvent.outboundDirection]
+        if case .string(let priority)? = o["priority"] { metadata["priority"] = priority }
+        return [BridgeEvent(kind: .message, nativeId: "", conversation: to, sender: "", timestamp: 0, text: text,
+                            metadata: metadata)]
+    }
+
+    func encode(_ event: BridgeEvent) throws(AdapterError) -> [NativeRequest] {
+        var body: [String: JSONValue] = ["to": .string(event.conversation), "text": .string(event.text ?? "")]
+        if keepsPriority, let priority = event.metadata["priority"] { body["priority"] = .string(priority) }
+        return [NativeRequest(path: "/send", body: JSONValue.object(body).serialized)]
+    }
+
+    func decodeSendResponse(status: Int, body: [UInt8]) throws(AdapterError) -> SendOutcome {
+        .accepted(nativeId: nil)
     }
 }
 
