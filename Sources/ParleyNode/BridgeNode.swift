@@ -130,6 +130,12 @@ public final class BridgeNode: Sendable {
     /// The node's public signing key (base64), as peers pin it.
     public var signingPublicKey: String { nodeKey.publicKey.base64 }
 
+    /// The correlation id of a message in logs: the start of its envelope id, which both the origin and the
+    /// destination node know (it names the ciphertext, never the content).
+    static func correlationId(_ envelopeId: some Sequence<UInt8>) -> Logger.MetadataValue {
+        .string(Hex.encode(Array(envelopeId.prefix(8))))
+    }
+
     static func nowMillis() -> Int64 { Int64(Date().timeIntervalSince1970 * 1000) }
 
     func peerFor(domain: String) -> PeerRuntime? { routes[domain].flatMap { peers[$0] } }

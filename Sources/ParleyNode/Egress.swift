@@ -162,7 +162,7 @@ struct EgressWorker: Service {
                 node.metrics.delivered(tenant: tenant.name, peer: item.key.origin)
                 node.trace.record("delivered", tenant: tenant.name, peer: item.key.origin, envelope: Hex.encode(Array(item.key.envelopeId)), bytes: item.sealed?.count ?? 0, detail: nativeId)
                 node.metrics.latency("egress", tenant: tenant.name, peer: item.key.origin, nanoseconds: (ContinuousClock.now - started).nanoseconds)
-                node.logger.info("delivered to app", metadata: ["tenant": .string(tenant.name), "origin": .string(item.key.origin), "native_id": .string(nativeId)])
+                node.logger.info("delivered to app", metadata: ["tenant": .string(tenant.name), "cid": BridgeNode.correlationId(item.key.envelopeId), "origin": .string(item.key.origin), "native_id": .string(nativeId)])
             case .retry(let failure, let after):
                 if item.attempt >= node.config.limits.nativeRetryLimit + 1 {
                     try await fail(item, failure: failure, bounce: bounce, now: now)
@@ -170,7 +170,7 @@ struct EgressWorker: Service {
                     let delay = max(after ?? 0, node.backoffMillis(attempt: item.attempt))
                     _ = try await node.store.scheduleInboxRetry(tenant: tenant.name, leaseToken: leaseToken, retries: [InboxRetry(key: item.key, nextAttemptAt: now + delay, error: failure.code)], now: now)
                     node.metrics.retried(tenant: tenant.name, peer: item.key.origin)
-                    node.logger.notice("app delivery will be retried", metadata: ["tenant": .string(tenant.name), "code": .string(failure.code), "delay_ms": .stringConvertible(delay)])
+                    node.logger.notice("app delivery will be retried", metadata: ["tenant": .string(tenant.name), "cid": BridgeNode.correlationId(item.key.envelopeId), "code": .string(failure.code), "delay_ms": .stringConvertible(delay)])
                 }
             case .failed(let failure):
                 try await fail(item, failure: failure, bounce: bounce, now: now)
@@ -183,7 +183,7 @@ struct EgressWorker: Service {
     private func fail(_ item: InboxItem, failure: BridgeEvent.Failure, bounce: (sender: String, messageId: MessageId, conversation: ConversationKey)?, now: Int64) async throws {
         _ = try await node.store.markInboxFailed(tenant: tenant.name, failures: [InboxFailure(key: item.key, reason: failure.code, detail: failure.message)], now: now)
         node.metrics.failed(tenant: tenant.name, peer: item.key.origin, reason: failure.code)
-        node.logger.notice("app delivery failed", metadata: ["tenant": .string(tenant.name), "code": .string(failure.code), "reason": .string(failure.message)])
+        node.logger.notice("app delivery failed", metadata: ["tenant": .string(tenant.name), "cid": BridgeNode.correlationId(item.key.envelopeId), "code": .string(failure.code), "reason": .string(failure.message)])
         // Tell the origin, so its app shows its user a native failure.
         if let bounce {
             try await node.sendReceipt(tenant: tenant, localUser: bounce.conversation.localUser, remoteURI: bounce.sender, conversation: bounce.conversation, messageId: bounce.messageId, status: .failed, failure: failure, now: now)

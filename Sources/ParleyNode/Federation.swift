@@ -91,13 +91,17 @@ extension BridgeNode {
                 results[row.index].status = outcome.acceptance == .accepted ? "accepted" : "duplicate"
                 trace.record("received", tenant: tenantName, peer: body.origin, envelope: results[row.index].id, bytes: row.envelope.sealed.count, detail: results[row.index].status)
                 if outcome.acceptance == .accepted { metrics.received(tenant: tenantName, peer: peerDomain) }
+                logger.debug("received from peer", metadata: [
+                    "tenant": .string(tenantName), "cid": Self.correlationId(row.envelope.envelopeId), "peer": .string(peerDomain),
+                    "txn": .string(txnId), "status": .string(results[row.index].status),
+                ])
             }
             wakeups.signal("egress:\(tenantName)")
         }
         for (index, result) in results.enumerated() where result.status == "rejected" {
             metrics.failed(tenant: "-", peer: peerDomain, reason: result.code ?? "")
             trace.record("refused", tenant: "-", peer: peerDomain, envelope: result.id, bytes: 0, detail: result.code ?? "")
-            logger.notice("envelope rejected", metadata: ["peer": .string(peerDomain), "code": .string(result.code ?? ""), "index": .stringConvertible(index)])
+            logger.notice("envelope rejected", metadata: ["cid": .string(String(result.id.prefix(16))), "peer": .string(peerDomain), "code": .string(result.code ?? ""), "index": .stringConvertible(index)])
         }
         return TransactionAnswer(results: results)
     }
@@ -180,7 +184,9 @@ struct PeerSender: Service {
         var pauseUntil = ContinuousClock.now
         while !Task.isShuttingDownGracefully, !Task.isCancelled {
             if ContinuousClock.now < pauseUntil {
-                try? await Task.sleep(until: pauseUntil)
+                // A peer's Retry-After can be long: a graceful shutdown must not wait it out.
+                let until = pauseUntil
+                try? await cancelWhenGracefulShutdown { try await Task.sleep(until: until) }
                 continue
             }
             var worked = false
@@ -245,6 +251,10 @@ struct PeerSender: Service {
                 continue
             }
             let result = answer.results[index]
+            node.logger.debug("sent to peer", metadata: [
+                "tenant": .string(tenant.name), "cid": BridgeNode.correlationId(item.envelopeId), "peer": .string(peer),
+                "txn": .string(txnId), "status": .string(result.status), "attempt": .stringConvertible(item.attempt),
+            ])
             switch result.status {
             case "accepted", "duplicate":
                 sent.append(item.envelopeId)
@@ -253,6 +263,9 @@ struct PeerSender: Service {
                 retries.append(RetrySchedule(envelopeId: item.envelopeId, nextAttemptAt: after + node.backoffMillis(attempt: item.attempt), error: result.code ?? "rejected"))
             default:
                 node.trace.record("refused", tenant: tenant.name, peer: peer, envelope: result.id, bytes: item.sealed?.count ?? 0, detail: result.code ?? "rejected")
+                node.logger.notice("peer refused envelope", metadata: [
+                    "tenant": .string(tenant.name), "cid": BridgeNode.correlationId(item.envelopeId), "peer": .string(peer), "code": .string(result.code ?? "rejected"),
+                ])
                 dead.append(DeadLetter(envelopeId: item.envelopeId, reason: DeadLetterReason(rawValue: result.code ?? "rejected"), detail: result.message))
                 try await notifyFailure(item.canonicalId, conversation: item.conversation, failure: BridgeEvent.Failure(code: result.code ?? "rejected", message: result.message ?? "refused by \(peer)"))
             }
@@ -312,7 +325,8 @@ struct RetentionService: Service {
             } catch {
                 node.logger.error("retention pass failed", metadata: ["tenant": .string(tenant.name), "error": .string("\(error)")])
             }
-            try? await Task.sleep(for: .seconds(600))
+            // Service groups stop their services one by one: sleeping through a shutdown would hold up the rest.
+            try? await cancelWhenGracefulShutdown { try await Task.sleep(for: .seconds(600)) }
         }
     }
 }

@@ -69,9 +69,15 @@ extension BridgeNode {
                 batch.append(IngressEvent(tenant: tenant.name, app: tenant.app, nativeEventKey: Self.eventKey(event), receivedAt: receivedAt, envelopes: []))
             }
             let results = try await store.ingest(batch)
-            for result in results where !result.duplicate {
-                for envelope in result.insertedEnvelopes {
-                    logger.debug("queued", metadata: ["tenant": .string(tenantName), "envelope": .string(Hex.encode(Array(envelope)))])
+            // Logged and counted once committed: a redelivered webhook is sealed again, then dropped as a duplicate.
+            for (ingress, result) in zip(batch, results) where !result.duplicate {
+                let inserted = Set(result.insertedEnvelopes)
+                for envelope in ingress.envelopes where inserted.contains(envelope.envelopeId) {
+                    if envelope.canonicalId != nil { metrics.received(tenant: tenantName, peer: envelope.peer) }
+                    logger.info("accepted from app", metadata: [
+                        "tenant": .string(tenantName), "cid": Self.correlationId(envelope.envelopeId),
+                        "peer": .string(envelope.peer), "sealed_bytes": .stringConvertible(envelope.sealed.count),
+                    ])
                 }
             }
         } catch {
@@ -194,12 +200,7 @@ extension BridgeNode {
             envelopeId: Data(sealed.envelopeId), peer: peer.config.domain, conversation: conversation.rawValue,
             sealed: Data(sealed.bytes), canonicalId: Data(messageId.bytes), createdAt: receivedAt, expiresAt: expiresAt,
             nextAttemptAt: receivedAt)
-        metrics.received(tenant: tenant.name, peer: remote.domain)
         trace.record("sealed", tenant: tenant.name, peer: remote.domain, envelope: Hex.encode(sealed.envelopeId), bytes: sealed.bytes.count, detail: event.kind.rawValue)
-        logger.info("accepted from app", metadata: [
-            "tenant": .string(tenant.name), "cid": .string(messageId.hex.prefix(16).description), "kind": .string(event.kind.rawValue),
-            "peer": .string(remote.domain), "sealed_bytes": .stringConvertible(sealed.bytes.count),
-        ])
         return IngressEvent(tenant: tenant.name, app: tenant.app, nativeEventKey: Self.eventKey(event), receivedAt: receivedAt, envelopes: [envelope], idMappings: mappings)
     }
 

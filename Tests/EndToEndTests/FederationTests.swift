@@ -109,6 +109,32 @@ struct FederationTests {
         }
     }
 
+    @Test("SIGTERM mid-stream: the node finishes in-flight work, exits 0, and after a restart nothing is lost or doubled")
+    func gracefulShutdownMidStream() async throws {
+        try await E2E.withFederation { federation in
+            let ig = federation.op("instagram"), wa = federation.op("whatsapp")
+            let count = 20
+            let sender = Task {
+                for n in 0..<count {
+                    _ = try await federation.sim("instagram").send(from: ig.user, to: ig.accounts["whatsapp"]!, text: "graceful #\(n)")
+                    try await Task.sleep(for: .milliseconds(20))
+                }
+            }
+            try await eventually("a few messages through", timeout: .seconds(30)) {
+                try await federation.sim("whatsapp").mailbox(of: wa.user).inbox.count >= 3 ? true : nil
+            }
+            let status = await federation.node("whatsapp").stop(grace: .seconds(20))
+            #expect(status == 0, "a graceful stop exits 0 before the grace period ends: \(federation.node("whatsapp").tail())")
+            try await sender.value
+            try await federation.restartNode("whatsapp")
+            let texts = try await eventually("all \(count) messages", timeout: .seconds(120), every: .milliseconds(200)) {
+                let inbox = try await federation.sim("whatsapp").mailbox(of: wa.user).inbox.compactMap(\.text)
+                return inbox.count >= count ? inbox : nil
+            }
+            #expect(texts == (0..<count).map { "graceful #\($0)" })
+        }
+    }
+
     @Test("a peer down for a while, then back: everything queued is delivered once, in order")
     func peerDownThenBack() async throws {
         try await E2E.withFederation { federation in
@@ -186,7 +212,7 @@ struct FederationTests {
 
     @Test("reordered webhooks: a reaction that arrives before its message waits for it, and every message arrives once")
     func reorderedWebhooksAreDeliveredOnceInEffect() async throws {
-        try await E2E.withFederation { federation in
+        try await E2E.withFederation(logLevel: "info") { federation in
             let fb = federation.op("messenger"), wa = federation.op("whatsapp")
             let messenger = federation.sim("messenger"), toWhatsApp = fb.accounts["whatsapp"]!
             // Each action its own POST; held, then delivered newest first: reaction, second message, first message.
@@ -216,6 +242,18 @@ struct FederationTests {
             // Nothing went back to the sender as a failure.
             let sent = try await messenger.mailbox(of: fb.user).sent
             #expect(!sent.contains { $0.status == "failed" }, "\(sent)")
+
+            // One correlation id follows each message from the origin's log to the destination's.
+            func correlationIds(_ app: String, _ message: String) throws -> Set<String> {
+                let log = try String(contentsOfFile: "\(federation.workDirectory)/\(app)/node.log", encoding: .utf8)
+                return Set(log.split(separator: "\n").filter { $0.contains(message) }.compactMap { line in
+                    line.firstMatch(of: /cid=([0-9a-f]{16})/).map { String($0.1) }
+                })
+            }
+            let accepted = try correlationIds("messenger", "accepted from app")
+            let delivered = try correlationIds("whatsapp", "delivered to app")
+            #expect(accepted.count == 3, "message, message, reaction: \(accepted)")
+            #expect(accepted.isSubset(of: delivered), "origin \(accepted), destination \(delivered)")
         }
     }
 
