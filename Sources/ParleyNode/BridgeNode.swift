@@ -136,6 +136,21 @@ public final class BridgeNode: Sendable {
         .string(Hex.encode(Array(envelopeId.prefix(8))))
     }
 
+    /// A worker is the only one claiming its rows (one node process per data directory), so leases found when it
+    /// starts were left by a run that died: end them, and that run's work is retried now rather than in a minute.
+    func endEarlierLeases(tenant: String, peer: String?) async {
+        do {
+            let ended = try await store.endLeases(tenant: tenant, outboxPeer: peer, now: Self.nowMillis())
+            if ended > 0 {
+                logger.notice("resuming work an earlier run had claimed", metadata: [
+                    "tenant": .string(tenant), "queue": .string(peer.map { "outbox:\($0)" } ?? "inbox"), "rows": .stringConvertible(ended),
+                ])
+            }
+        } catch {
+            logger.error("could not end earlier leases", metadata: ["tenant": .string(tenant), "error": .string("\(error)")])
+        }
+    }
+
     static func nowMillis() -> Int64 { Int64(Date().timeIntervalSince1970 * 1000) }
 
     func peerFor(domain: String) -> PeerRuntime? { routes[domain].flatMap { peers[$0] } }

@@ -100,6 +100,7 @@ struct EgressWorker: Service {
 
     func run() async throws {
         let key = "egress:\(tenant.name)"
+        await node.endEarlierLeases(tenant: tenant.name, peer: nil)
         while !Task.isShuttingDownGracefully, !Task.isCancelled {
             let worked: Bool
             do {

@@ -181,6 +181,7 @@ struct PeerSender: Service {
 
     func run() async throws {
         let key = "send:\(tenant.name):\(peer)"
+        await node.endEarlierLeases(tenant: tenant.name, peer: peer)
         var pauseUntil = ContinuousClock.now
         while !Task.isShuttingDownGracefully, !Task.isCancelled {
             if ContinuousClock.now < pauseUntil {

@@ -265,6 +265,31 @@ extension ParleyStore {
     }
 }
 
+extension ParleyStore {
+    /// Ends, as of `now`, the leases on a tenant's outbox rows for `peer`, or on its inbox rows when `peer` is nil.
+    ///
+    /// For a worker starting up: leases held by the scope's only worker in an earlier process (one that crashed)
+    /// would otherwise hold that work back until they ran out. The rows stay `inflight`, so their next claim reports
+    /// ``OutboxItem/previousClaimUnresolved``. Returns how many leases were ended.
+    @discardableResult
+    public func endLeases(tenant: String, outboxPeer peer: String?, now: Int64) async throws(StoreError) -> Int {
+        try Check.name(tenant, "tenant")
+        if let peer { try Check.name(peer, "peer") }
+        return try await write("ending earlier leases") { db in
+            if let peer {
+                try db.execute(sql: """
+                    UPDATE outbox SET lease_until = ? WHERE tenant = ? AND peer = ? AND state = 'inflight' AND lease_until > ?
+                    """, arguments: [now, tenant, peer, now])
+            } else {
+                try db.execute(sql: """
+                    UPDATE inbox SET lease_until = ? WHERE tenant = ? AND state = 'inflight' AND lease_until > ?
+                    """, arguments: [now, tenant, now])
+            }
+            return db.changesCount
+        }
+    }
+}
+
 /// An outbox row with its state, for status and diagnostics.
 public struct OutboxEntry: Sendable, Hashable {
     public var item: OutboxItem

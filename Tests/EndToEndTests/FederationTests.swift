@@ -75,26 +75,38 @@ struct FederationTests {
         }
     }
 
+    /// Streams `count` numbered texts from `from`'s user to `to`'s user; once a few are through, `interrupt`s the
+    /// destination node and restarts it; returns every text the destination user ended up with.
+    func streamAcrossRestart(
+        _ federation: Federation, from: String, to: String, prefix: String, count: Int,
+        interrupt: @escaping (ManagedProcess) async -> Void
+    ) async throws -> [String] {
+        let origin = federation.op(from), destination = federation.op(to)
+        let sender = Task {
+            for n in 0..<count {
+                _ = try await federation.sim(from).send(from: origin.user, to: origin.accounts[to]!, text: "\(prefix) #\(n)")
+                try await Task.sleep(for: .milliseconds(20))
+            }
+        }
+        try await eventually("a few messages through", timeout: .seconds(30)) {
+            try await federation.sim(to).mailbox(of: destination.user).inbox.count >= 3 ? true : nil
+        }
+        await interrupt(federation.node(to))
+        try await sender.value
+        try await federation.restartNode(to)
+        return try await eventually("all \(count) messages", timeout: .seconds(120), every: .milliseconds(200)) {
+            let inbox = try await federation.sim(to).mailbox(of: destination.user).inbox.compactMap(\.text)
+            return inbox.count >= count ? inbox : nil
+        }
+    }
+
     @Test("a node killed with SIGKILL mid-stream and restarted loses and duplicates nothing")
     func nodeKilledMidStream() async throws {
         try await E2E.withFederation { federation in
             let wa = federation.op("whatsapp"), fb = federation.op("messenger")
             let count = 30
-            let sender = Task {
-                for n in 0..<count {
-                    _ = try await federation.sim("whatsapp").send(from: wa.user, to: wa.accounts["messenger"]!, text: "crash #\(n)")
-                    try await Task.sleep(for: .milliseconds(20))
-                }
-            }
-            try await eventually("a few messages through", timeout: .seconds(30)) {
-                try await federation.sim("messenger").mailbox(of: fb.user).inbox.count >= 3 ? true : nil
-            }
-            federation.node("messenger").killHard()
-            try await sender.value
-            try await federation.restartNode("messenger")
-            let texts = try await eventually("all \(count) messages", timeout: .seconds(120), every: .milliseconds(200)) {
-                let inbox = try await federation.sim("messenger").mailbox(of: fb.user).inbox.compactMap(\.text)
-                return inbox.count >= count ? inbox : nil
+            let texts = try await streamAcrossRestart(federation, from: "whatsapp", to: "messenger", prefix: "crash", count: count) { node in
+                node.killHard()
             }
             #expect(texts == (0..<count).map { "crash #\($0)" })
             // The origin node also survives a SIGKILL with queued work.
@@ -112,24 +124,10 @@ struct FederationTests {
     @Test("SIGTERM mid-stream: the node finishes in-flight work, exits 0, and after a restart nothing is lost or doubled")
     func gracefulShutdownMidStream() async throws {
         try await E2E.withFederation { federation in
-            let ig = federation.op("instagram"), wa = federation.op("whatsapp")
             let count = 20
-            let sender = Task {
-                for n in 0..<count {
-                    _ = try await federation.sim("instagram").send(from: ig.user, to: ig.accounts["whatsapp"]!, text: "graceful #\(n)")
-                    try await Task.sleep(for: .milliseconds(20))
-                }
-            }
-            try await eventually("a few messages through", timeout: .seconds(30)) {
-                try await federation.sim("whatsapp").mailbox(of: wa.user).inbox.count >= 3 ? true : nil
-            }
-            let status = await federation.node("whatsapp").stop(grace: .seconds(20))
-            #expect(status == 0, "a graceful stop exits 0 before the grace period ends: \(federation.node("whatsapp").tail())")
-            try await sender.value
-            try await federation.restartNode("whatsapp")
-            let texts = try await eventually("all \(count) messages", timeout: .seconds(120), every: .milliseconds(200)) {
-                let inbox = try await federation.sim("whatsapp").mailbox(of: wa.user).inbox.compactMap(\.text)
-                return inbox.count >= count ? inbox : nil
+            let texts = try await streamAcrossRestart(federation, from: "instagram", to: "whatsapp", prefix: "graceful", count: count) { node in
+                let status = await node.stop(grace: .seconds(20))
+                #expect(status == 0, "a graceful stop exits 0 before the grace period ends: \(node.tail())")
             }
             #expect(texts == (0..<count).map { "graceful #\($0)" })
         }

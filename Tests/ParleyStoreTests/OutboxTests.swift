@@ -71,6 +71,26 @@ import Testing
         #expect(try await store.scheduleOutboxRetry(tenant: tenant, leaseToken: again.leaseToken, retries: [stale], now: 7_001) == 1)
     }
 
+    @Test func endingEarlierLeasesMakesACrashedClaimClaimableAtOnceAndOnlyForItsPeer() async throws {
+        let dir = try TempDir()
+        var store = try ParleyStore(path: dir.path())
+        try await queue(store, [(1, "A")])
+        _ = try await store.ingest(event("other", envelopes: [envelope(9, peer: "c.example", conversation: "Z")]))
+        _ = try await store.claimOutbox(tenant: tenant, peer: peer, limit: 10, leaseMillis: 60_000, now: 2_000)
+        let otherClaim = try await store.claimOutbox(tenant: tenant, peer: "c.example", limit: 10, leaseMillis: 60_000, now: 2_000)
+        #expect(otherClaim.items.count == 1)
+        try store.close()
+
+        store = try ParleyStore(path: dir.path())
+        defer { try? store.close() }
+        #expect(try await store.endLeases(tenant: tenant, outboxPeer: peer, now: 3_000) == 1)
+        let again = try await store.claimOutbox(tenant: tenant, peer: peer, limit: 10, leaseMillis: 60_000, now: 3_000)
+        #expect(again.items.numbers == [1])
+        #expect(again.items.first?.previousClaimUnresolved == true)
+        // Another peer's sender keeps its lease.
+        #expect(try await store.claimOutbox(tenant: tenant, peer: "c.example", limit: 10, leaseMillis: 60_000, now: 3_000).items.isEmpty)
+    }
+
     @Test func expiredRowsAreDeadLetteredOnClaimAndUnblockTheirConversation() async throws {
         let dir = try TempDir()
         let store = try ParleyStore(path: dir.path())
