@@ -46,6 +46,8 @@ public final class BridgeNode: Sendable {
     let sealing: Sealing
     let wakeups: Wakeups
     let referenceWaits: ReferenceWaits
+    /// Concurrent webhooks share their commits: each caller's events, committed with whatever else is waiting.
+    let ingress: GroupCommitter<[IngressEvent], [IngressResult]>
     let trace = TraceLog()
     let ready = Atomic<Bool>(false)
     let boundPort = Atomic<Int>(0)
@@ -101,6 +103,15 @@ public final class BridgeNode: Sendable {
         self.keys = KeyDirectory(store: store, nodeKey: nodeKey, http: http, logger: logger)
         self.sealing = Sealing()
         self.wakeups = Wakeups()
+        let store = self.store
+        self.ingress = GroupCommitter(maxBatch: 64) { batches in
+            let results = try await store.ingest(batches.flatMap { $0 })
+            var rest = results[...]
+            return batches.map { batch in
+                defer { rest = rest.dropFirst(batch.count) }
+                return Array(rest.prefix(batch.count))
+            }
+        }
         self.referenceWaits = ReferenceWaits(limitMillis: Int64(config.limits.referenceWaitSeconds) * 1000)
         logger.info("node configured", metadata: [
             "domain": .string(config.domain), "tenants": .string(adapterNames.map { "\($0.key)=\($0.value)" }.sorted().joined(separator: ",")),

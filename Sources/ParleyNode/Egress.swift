@@ -97,6 +97,14 @@ extension BridgeNode {
 struct EgressWorker: Service {
     let node: BridgeNode
     let tenant: TenantRuntime
+    /// Concurrent deliveries share their commits.
+    let committer: DeliveryCommitter
+
+    init(node: BridgeNode, tenant: TenantRuntime) {
+        self.node = node
+        self.tenant = tenant
+        self.committer = DeliveryCommitter(store: node.store, tenant: tenant.name)
+    }
 
     func run() async throws {
         let key = "egress:\(tenant.name)"
@@ -155,11 +163,11 @@ struct EgressWorker: Service {
         do throws(any Error) {
             switch result {
             case .delivered(let nativeId, let mapping):
-                try await node.store.markDelivered(tenant: tenant.name, key: item.key, nativeId: nativeId, mapping: mapping, now: now)
-                if let mapping {
-                    let marker = IdMapping(app: mapping.app, conversation: mapping.conversation, nativeId: BridgeNode.deliveryMarker(at: now) + "|" + nativeId, canonicalId: mapping.canonicalId)
-                    try await node.store.recordIdMappings(tenant: tenant.name, [marker], now: now)
+                // A watermark receipt from the app (Messenger) names a time, not a message: the marker remembers when.
+                let marker = mapping.map {
+                    IdMapping(app: $0.app, conversation: $0.conversation, nativeId: BridgeNode.deliveryMarker(at: now) + "|" + nativeId, canonicalId: $0.canonicalId)
                 }
+                _ = try await committer.markDelivered(InboxDelivery(key: item.key, nativeId: nativeId, mappings: [mapping, marker].compactMap { $0 }))
                 node.metrics.delivered(tenant: tenant.name, peer: item.key.origin)
                 node.trace.record("delivered", tenant: tenant.name, peer: item.key.origin, envelope: Hex.encode(Array(item.key.envelopeId)), bytes: item.sealed?.count ?? 0, detail: nativeId)
                 node.metrics.latency("egress", tenant: tenant.name, peer: item.key.origin, nanoseconds: (ContinuousClock.now - started).nanoseconds)

@@ -10,13 +10,17 @@ public struct InboxDelivery: Sendable, Hashable {
     public var key: InboxKey
     /// The id the app's send API returned; `nil` when it returns none (e.g. for a read receipt or typing).
     public var nativeId: String?
-    /// The id map row to write in the same transaction (native id ⇄ canonical id), when known.
-    public var mapping: IdMapping?
+    /// Id map rows to write in the same transaction (native id ⇄ canonical id, delivery markers), when known.
+    public var mappings: [IdMapping]
 
-    public init(key: InboxKey, nativeId: String?, mapping: IdMapping? = nil) {
+    public init(key: InboxKey, nativeId: String?, mappings: [IdMapping] = []) {
         self.key = key
         self.nativeId = nativeId
-        self.mapping = mapping
+        self.mappings = mappings
+    }
+
+    public init(key: InboxKey, nativeId: String?, mapping: IdMapping?) {
+        self.init(key: key, nativeId: nativeId, mappings: mapping.map { [$0] } ?? [])
     }
 }
 
@@ -131,27 +135,34 @@ extension ParleyStore {
     /// Marks many inbox rows delivered (and their id map rows) in one transaction. Returns how many rows changed.
     @discardableResult
     public func markDelivered(tenant: String, _ deliveries: [InboxDelivery], now: Int64) async throws(StoreError) -> Int {
+        try await markDeliveredEach(tenant: tenant, deliveries, now: now).count { $0 }
+    }
+
+    static func validate(_ delivery: InboxDelivery) throws(StoreError) {
+        try Check.name(delivery.key.origin, "origin")
+        try Check.envelopeId(delivery.key.envelopeId)
+        if let nativeId = delivery.nativeId { try Check.name(nativeId, "native id") }
+        for mapping in delivery.mappings { try Check.mapping(mapping) }
+    }
+
+    /// Like ``markDelivered(tenant:_:now:)``, telling for each row whether it changed (`false`: it was already
+    /// delivered or failed).
+    public func markDeliveredEach(tenant: String, _ deliveries: [InboxDelivery], now: Int64) async throws(StoreError) -> [Bool] {
         try Check.name(tenant, "tenant")
-        for delivery in deliveries {
-            try Check.name(delivery.key.origin, "origin")
-            try Check.envelopeId(delivery.key.envelopeId)
-            if let nativeId = delivery.nativeId { try Check.name(nativeId, "native id") }
-            if let mapping = delivery.mapping { try Check.mapping(mapping) }
-        }
-        if deliveries.isEmpty { return 0 }
+        for delivery in deliveries { try Self.validate(delivery) }
+        if deliveries.isEmpty { return [] }
         return try await write("marking \(deliveries.count) inbox row(s) delivered") { db in
             let update = try db.cachedStatement(sql: """
                 UPDATE inbox SET state = 'delivered', native_id = ?, lease_until = NULL, lease_token = NULL,
                        lease_lapsed = 0, updated_at = ?
                 WHERE tenant = ? AND origin = ? AND envelope_id = ? AND state IN ('pending', 'inflight')
                 """)
-            var changed = 0
+            var changed: [Bool] = []
             for delivery in deliveries {
                 try update.execute(arguments: [delivery.nativeId, now, tenant, delivery.key.origin, delivery.key.envelopeId])
-                guard db.changesCount > 0 else { continue }
-                changed += 1
-                if let mapping = delivery.mapping {
-                    _ = try Self.insertMappings(tenant: tenant, [mapping], now: now, db)
+                changed.append(db.changesCount > 0)
+                if db.changesCount > 0, !delivery.mappings.isEmpty {
+                    _ = try Self.insertMappings(tenant: tenant, delivery.mappings, now: now, db)
                 }
             }
             return changed

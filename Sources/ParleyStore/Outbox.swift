@@ -33,7 +33,8 @@ extension ParleyStore {
         }
     }
 
-    static func validate(_ event: IngressEvent) throws(StoreError) {
+    /// Checks an event as ``ingest(_:)-([IngressEvent])`` would, so one bad event can be refused alone.
+    public static func validate(_ event: IngressEvent) throws(StoreError) {
         try Check.name(event.tenant, "tenant")
         try Check.name(event.app, "app")
         try Check.name(event.nativeEventKey, "native event key")
