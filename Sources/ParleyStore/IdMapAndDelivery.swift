@@ -35,9 +35,9 @@ extension ParleyStore {
     /// The canonical id of a native message, or `nil` when unknown.
     public func canonicalId(tenant: String, app: String, conversation: String, nativeId: String) async throws(StoreError) -> Data? {
         try await read("looking up a canonical id") { db in
-            try Data.fetchOne(db, sql: """
+            try Data.fetchOne(db.cachedStatement(sql: """
                 SELECT canonical_id FROM id_map WHERE tenant = ? AND app = ? AND conversation = ? AND native_id = ?
-                """, arguments: [tenant, app, conversation, nativeId])
+                """), arguments: [tenant, app, conversation, nativeId])
         }
     }
 
@@ -45,11 +45,11 @@ extension ParleyStore {
     public func nativeIds(tenant: String, canonicalId: Data, app: String? = nil) async throws(StoreError) -> [IdMapping] {
         try Check.canonicalId(canonicalId)
         return try await read("looking up native ids") { db in
-            let rows = try Row.fetchAll(db, sql: """
+            let rows = try Row.fetchAll(db.cachedStatement(sql: """
                 SELECT app, conversation, native_id, canonical_id FROM id_map
                 WHERE tenant = ? AND canonical_id = ? AND (? IS NULL OR app = ?)
                 ORDER BY created_at, app, conversation, native_id
-                """, arguments: [tenant, canonicalId, app, app])
+                """), arguments: [tenant, canonicalId, app, app])
             return rows.map { row in
                 IdMapping(app: row["app"], conversation: row["conversation"], nativeId: row["native_id"],
                           canonicalId: row["canonical_id"])
@@ -65,11 +65,11 @@ extension ParleyStore {
         try Check.name(tenant, "tenant")
         try Check.positive(limit, "limit")
         return try await read("looking up id mappings in a range") { db in
-            let rows = try Row.fetchAll(db, sql: """
+            let rows = try Row.fetchAll(db.cachedStatement(sql: """
                 SELECT app, conversation, native_id, canonical_id FROM id_map
                 WHERE tenant = ? AND app = ? AND conversation = ? AND native_id >= ? AND native_id <= ?
                 ORDER BY native_id LIMIT ?
-                """, arguments: [tenant, app, conversation, from, to, limit])
+                """), arguments: [tenant, app, conversation, from, to, limit])
             return rows.map { row in
                 IdMapping(app: row["app"], conversation: row["conversation"], nativeId: row["native_id"],
                           canonicalId: row["canonical_id"])
@@ -104,9 +104,9 @@ extension ParleyStore {
         try Check.name(peer, "peer")
         try Check.canonicalId(canonicalId)
         return try await write("recording delivery status \(status.rawValue)") { db in
-            let ids = try Data.fetchAll(db, sql: """
+            let ids = try Data.fetchAll(db.cachedStatement(sql: """
                 SELECT envelope_id FROM delivery_state WHERE tenant = ? AND canonical_id = ? AND peer = ?
-                """, arguments: [tenant, canonicalId, peer])
+                """), arguments: [tenant, canonicalId, peer])
             var changed = 0
             for id in ids where try Self.advanceDelivery(tenant: tenant, envelopeId: id, to: status, reason: reason, now: now, db) {
                 changed += 1
@@ -133,7 +133,7 @@ extension ParleyStore {
     /// The delivery record of one outbound envelope.
     public func deliveryRecord(tenant: String, envelopeId: Data) async throws(StoreError) -> DeliveryRecord? {
         try await read("reading a delivery record") { db in
-            try Row.fetchOne(db, sql: "SELECT * FROM delivery_state WHERE tenant = ? AND envelope_id = ?",
+            try Row.fetchOne(db.cachedStatement(sql: "SELECT * FROM delivery_state WHERE tenant = ? AND envelope_id = ?"),
                              arguments: [tenant, envelopeId]).flatMap(Self.deliveryRecord)
         }
     }
@@ -142,9 +142,9 @@ extension ParleyStore {
     public func deliveryRecords(tenant: String, canonicalId: Data) async throws(StoreError) -> [DeliveryRecord] {
         try Check.canonicalId(canonicalId)
         return try await read("reading delivery records") { db in
-            try Row.fetchAll(db, sql: """
+            try Row.fetchAll(db.cachedStatement(sql: """
                 SELECT * FROM delivery_state WHERE tenant = ? AND canonical_id = ? ORDER BY peer
-                """, arguments: [tenant, canonicalId]).compactMap(Self.deliveryRecord)
+                """), arguments: [tenant, canonicalId]).compactMap(Self.deliveryRecord)
         }
     }
 

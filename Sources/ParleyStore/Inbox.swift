@@ -72,9 +72,9 @@ extension ParleyStore {
     /// Whether (tenant, origin, transactionId) was received before.
     public func hasReceivedTransaction(tenant: String, origin: String, transactionId: String) async throws(StoreError) -> Bool {
         try await read("looking up a received transaction") { db in
-            try Bool.fetchOne(db, sql: """
+            try Bool.fetchOne(db.cachedStatement(sql: """
                 SELECT EXISTS (SELECT 1 FROM received_txn WHERE tenant = ? AND origin = ? AND txn_id = ?)
-                """, arguments: [tenant, origin, transactionId]) ?? false
+                """), arguments: [tenant, origin, transactionId]) ?? false
         }
     }
 
@@ -96,9 +96,9 @@ extension ParleyStore {
         let token = newLeaseToken()
         let leaseUntil = try Check.leaseEnd(now: now, leaseMillis: leaseMillis)
         return try await write("claiming inbox rows") { db in
-            let candidates = try Int64.fetchAll(db, sql: ClaimSQL.candidates(
+            let candidates = try Int64.fetchAll(db.cachedStatement(sql: ClaimSQL.candidates(
                 table: "inbox", scope: "tenant = :tenant", partition: "origin, conversation",
-                perConversation: maxPerConversation),
+                perConversation: maxPerConversation)),
                 arguments: ["now": now, "tenant": tenant, "perConversation": maxPerConversation, "limit": limit])
             let claim = try db.cachedStatement(sql: """
                 UPDATE inbox SET state = 'inflight', lease_until = ?, lease_token = ?,
@@ -225,20 +225,20 @@ extension ParleyStore {
     public func inboxDepth(tenant: String, origin: String? = nil) async throws(StoreError) -> Int {
         try await read("counting the inbox") { db in
             if let origin {
-                return try Int.fetchOne(db, sql: """
+                return try Int.fetchOne(db.cachedStatement(sql: """
                     SELECT count(*) FROM inbox WHERE tenant = ? AND origin = ? AND state IN ('pending', 'inflight')
-                    """, arguments: [tenant, origin]) ?? 0
+                    """), arguments: [tenant, origin]) ?? 0
             }
-            return try Int.fetchOne(db, sql: """
+            return try Int.fetchOne(db.cachedStatement(sql: """
                 SELECT count(*) FROM inbox WHERE tenant = ? AND state IN ('pending', 'inflight')
-                """, arguments: [tenant]) ?? 0
+                """), arguments: [tenant]) ?? 0
         }
     }
 
     /// One inbox row with its state (`pending`, `inflight`, `delivered`, `failed`), native id and failure reason.
     public func inboxEntry(tenant: String, key: InboxKey) async throws(StoreError) -> InboxEntry? {
         try await read("reading an inbox row") { db in
-            try Row.fetchOne(db, sql: "SELECT * FROM inbox WHERE tenant = ? AND origin = ? AND envelope_id = ?",
+            try Row.fetchOne(db.cachedStatement(sql: "SELECT * FROM inbox WHERE tenant = ? AND origin = ? AND envelope_id = ?"),
                              arguments: [tenant, key.origin, key.envelopeId])
                 .map { row in
                     InboxEntry(item: Self.inboxItem(row), state: row["state"], nativeId: row["native_id"],

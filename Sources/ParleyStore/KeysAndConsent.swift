@@ -23,19 +23,19 @@ extension ParleyStore {
     /// One stored key, or `nil`.
     public func key(tenant: String, kind: KeyKind, owner: String = "", keyId: String) async throws(StoreError) -> StoredKey? {
         try await read("reading a \(kind.rawValue) key") { db in
-            try Row.fetchOne(db, sql: """
+            try Row.fetchOne(db.cachedStatement(sql: """
                 SELECT * FROM key_material WHERE tenant = ? AND kind = ? AND owner = ? AND key_id = ?
-                """, arguments: [tenant, kind.rawValue, owner, keyId]).map(Self.storedKey)
+                """), arguments: [tenant, kind.rawValue, owner, keyId]).map(Self.storedKey)
         }
     }
 
     /// The keys of a kind for one owner (or every owner when `owner` is `nil`), ordered by owner then key id.
     public func keys(tenant: String, kind: KeyKind, owner: String? = nil) async throws(StoreError) -> [StoredKey] {
         try await read("listing \(kind.rawValue) keys") { db in
-            try Row.fetchAll(db, sql: """
+            try Row.fetchAll(db.cachedStatement(sql: """
                 SELECT * FROM key_material WHERE tenant = ? AND kind = ? AND (? IS NULL OR owner = ?)
                 ORDER BY owner, key_id
-                """, arguments: [tenant, kind.rawValue, owner, owner]).map(Self.storedKey)
+                """), arguments: [tenant, kind.rawValue, owner, owner]).map(Self.storedKey)
         }
     }
 
@@ -75,9 +75,9 @@ extension ParleyStore {
     /// The cached bundle if it is still fresh at `now` (`expiresAt > now`), else `nil` (fetch it again).
     public func cachedPeerBundle(tenant: String, peer: String, user: String, now: Int64) async throws(StoreError) -> PeerBundle? {
         try await read("reading a cached peer bundle") { db in
-            try Row.fetchOne(db, sql: """
+            try Row.fetchOne(db.cachedStatement(sql: """
                 SELECT * FROM peer_bundle WHERE tenant = ? AND peer = ? AND user = ? AND expires_at > ?
-                """, arguments: [tenant, peer, user, now]).map { row in
+                """), arguments: [tenant, peer, user, now]).map { row in
                 PeerBundle(tenant: row["tenant"], peer: row["peer"], user: row["user"], bundle: row["bundle"],
                            fetchedAt: row["fetched_at"], expiresAt: row["expires_at"])
             }
@@ -125,7 +125,7 @@ extension ParleyStore {
     /// Whether `user` has consented. Off unless granted.
     public func hasConsent(tenant: String, user: String) async throws(StoreError) -> Bool {
         try await read("checking consent") { db in
-            try Bool.fetchOne(db, sql: "SELECT granted FROM consent WHERE tenant = ? AND user = ?",
+            try Bool.fetchOne(db.cachedStatement(sql: "SELECT granted FROM consent WHERE tenant = ? AND user = ?"),
                               arguments: [tenant, user]) ?? false
         }
     }
@@ -133,7 +133,7 @@ extension ParleyStore {
     /// One user's consent record, or `nil` if the user never granted.
     public func consent(tenant: String, user: String) async throws(StoreError) -> ConsentRecord? {
         try await read("reading consent") { db in
-            try Row.fetchOne(db, sql: "SELECT * FROM consent WHERE tenant = ? AND user = ?", arguments: [tenant, user])
+            try Row.fetchOne(db.cachedStatement(sql: "SELECT * FROM consent WHERE tenant = ? AND user = ?"), arguments: [tenant, user])
                 .map(Self.consentRecord)
         }
     }
@@ -141,9 +141,9 @@ extension ParleyStore {
     /// Consent records of a tenant ordered by user; only current grants when `grantedOnly`.
     public func consents(tenant: String, grantedOnly: Bool = false) async throws(StoreError) -> [ConsentRecord] {
         try await read("listing consent") { db in
-            try Row.fetchAll(db, sql: """
+            try Row.fetchAll(db.cachedStatement(sql: """
                 SELECT * FROM consent WHERE tenant = ? AND (? = 0 OR granted = 1) ORDER BY user
-                """, arguments: [tenant, grantedOnly]).map(Self.consentRecord)
+                """), arguments: [tenant, grantedOnly]).map(Self.consentRecord)
         }
     }
 

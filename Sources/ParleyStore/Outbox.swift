@@ -111,9 +111,9 @@ extension ParleyStore {
         let leaseUntil = try Check.leaseEnd(now: now, leaseMillis: leaseMillis)
         return try await write("claiming outbox rows for \(peer)") { db in
             let expired = try Self.expireOutbox(tenant: tenant, peer: peer, now: now, db)
-            let candidates = try Int64.fetchAll(db, sql: ClaimSQL.candidates(
+            let candidates = try Int64.fetchAll(db.cachedStatement(sql: ClaimSQL.candidates(
                 table: "outbox", scope: "tenant = :tenant AND peer = :peer", partition: "conversation",
-                perConversation: maxPerConversation),
+                perConversation: maxPerConversation)),
                 arguments: ["now": now, "tenant": tenant, "peer": peer, "perConversation": maxPerConversation, "limit": limit])
             let claim = try db.cachedStatement(sql: """
                 UPDATE outbox SET state = 'inflight', lease_until = ?, lease_token = ?,
@@ -133,12 +133,12 @@ extension ParleyStore {
 
     /// Dead-letters this peer's expired rows that nobody holds a live lease on.
     private static func expireOutbox(tenant: String, peer: String, now: Int64, _ db: Database) throws -> [OutboxItem] {
-        let rows = try Row.fetchAll(db, sql: """
+        let rows = try Row.fetchAll(db.cachedStatement(sql: """
             SELECT * FROM outbox
             WHERE tenant = ? AND peer = ? AND state IN ('pending', 'inflight') AND expires_at <= ?
               AND (state = 'pending' OR lease_until <= ?)
             ORDER BY seq
-            """, arguments: [tenant, peer, now, now])
+            """), arguments: [tenant, peer, now, now])
         var expired: [OutboxItem] = []
         for row in rows {
             let item = outboxItem(row)
@@ -242,25 +242,25 @@ extension ParleyStore {
     /// Rows still to send to `peer` (pending or in flight): the queue depth.
     public func outboxDepth(tenant: String, peer: String) async throws(StoreError) -> Int {
         try await read("counting the outbox for \(peer)") { db in
-            try Int.fetchOne(db, sql: """
+            try Int.fetchOne(db.cachedStatement(sql: """
                 SELECT count(*) FROM outbox WHERE tenant = ? AND peer = ? AND state IN ('pending', 'inflight')
-                """, arguments: [tenant, peer]) ?? 0
+                """), arguments: [tenant, peer]) ?? 0
         }
     }
 
     /// Peers that have rows to send for `tenant` (for the sender loop to walk).
     public func peersWithPendingOutbox(tenant: String) async throws(StoreError) -> [String] {
         try await read("listing peers with pending rows") { db in
-            try String.fetchAll(db, sql: """
+            try String.fetchAll(db.cachedStatement(sql: """
                 SELECT DISTINCT peer FROM outbox WHERE tenant = ? AND state IN ('pending', 'inflight') ORDER BY peer
-                """, arguments: [tenant])
+                """), arguments: [tenant])
         }
     }
 
     /// One outbox row with its state (`pending`, `inflight`, `sent`, `dead`) and dead-letter reason.
     public func outboxEntry(tenant: String, envelopeId: Data) async throws(StoreError) -> OutboxEntry? {
         try await read("reading an outbox row") { db in
-            try Row.fetchOne(db, sql: "SELECT * FROM outbox WHERE tenant = ? AND envelope_id = ?", arguments: [tenant, envelopeId])
+            try Row.fetchOne(db.cachedStatement(sql: "SELECT * FROM outbox WHERE tenant = ? AND envelope_id = ?"), arguments: [tenant, envelopeId])
                 .map { row in OutboxEntry(item: Self.outboxItem(row), state: row["state"], deadReason: row["dead_reason"]) }
         }
     }

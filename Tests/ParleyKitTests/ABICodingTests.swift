@@ -1,0 +1,77 @@
+import Foundation
+@testable import ParleyKit
+import Testing
+
+/// The hand-written boundary coding of native requests must say exactly what the Codable form says.
+@Suite struct ABICodingTests {
+    static let requests = [
+        NativeRequest(path: "/106540352242922/messages", body: Array(#"{"text":{"body":"héllo \"x\"\n/😀"}}"#.utf8)),
+        NativeRequest(method: "PUT", path: "/a/b?c=d&e=\"f\"", contentType: "text/plain; charset=utf-8", body: [0, 9, 10, 99, 100, 255]),
+        NativeRequest(path: "/empty", body: []),
+    ]
+
+    @Test func requestsEncodeToTheSameBytesAsTheCodableForm() throws {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        let codable = Array(try encoder.encode(Self.requests))
+        #expect(String(decoding: ABICoding.encodeRequests(Self.requests), as: UTF8.self) == String(decoding: codable, as: UTF8.self))
+    }
+
+    @Test func requestsDecodeFromTheCodableFormInAnyKeyOrderAndSpacing() throws {
+        #expect(try ABICoding.decodeRequests(ABICoding.encodeRequests(Self.requests), what: "request list") == Self.requests)
+        let reordered = #"[ {"path":"/p", "method":"POST", "body":[ 104, 105 ], "contentType":"application/json"} ]"#
+        #expect(try ABICoding.decode([NativeRequest].self, from: Array(reordered.utf8), what: "request list")
+            == [NativeRequest(path: "/p", body: Array("hi".utf8))])
+    }
+
+    @Test(arguments: [
+        #"{"path":"/p"}"#, #"[{"path":"/p","method":"POST","contentType":"x","body":[256]}]"#,
+        #"[{"path":"/p","method":"POST","contentType":"x","body":["1"]}]"#, #"[{"method":"POST"}]"#, "[", "",
+    ])
+    func malformedRequestListsAreTheAdaptersFault(_ text: String) {
+        #expect(throws: AdapterError.self) { try ABICoding.decodeRequests(Array(text.utf8), what: "request list") }
+        do {
+            _ = try ABICoding.decodeRequests(Array(text.utf8), what: "request list")
+        } catch {
+            #expect(error.code == .internalFailure)
+        }
+    }
+}
+
+/// Events cross the boundary through JSONValue; what Codable writes and reads must not change.
+@Suite struct ABIEventCodingTests {
+    static let events = [
+        BridgeEvent(kind: .message, nativeId: "wamid.1", conversation: "16505551234", sender: "16505551234",
+                    recipient: "106540352242922", timestamp: 1_749_416_383_000, text: "héllo \"quoted\"\n😀", target: "wamid.0",
+                    attachments: [Attachment(kind: "image", url: "https://x/y.jpg", mediaId: "m1", mimeType: "image/jpeg",
+                                             caption: "c", filename: "f.jpg", sha256: "ab"),
+                                  Attachment(kind: "location", latitude: 37.7749, longitude: -122.4194)],
+                    isGroup: true, metadata: ["subtype": "reply", "name": "Ann"]),
+        BridgeEvent(kind: .receipt, nativeId: "", conversation: "c", sender: "s", timestamp: 0, target: "m", status: .failed,
+                    watermark: 1_700_000_000_000, failure: .init(code: "131051", message: "unsupported")),
+        BridgeEvent(kind: .reaction, nativeId: "r", conversation: "c", sender: "s", timestamp: -1, emoji: ""),
+    ]
+
+    @Test func eventsEncodeToWhatCodableReadsBack() throws {
+        let bytes = try ABICoding.encode(Self.events)
+        #expect(try JSONDecoder().decode([BridgeEvent].self, from: Data(bytes)) == Self.events)
+        for event in Self.events {
+            #expect(try JSONDecoder().decode(BridgeEvent.self, from: Data(try ABICoding.encode(event))) == event)
+        }
+    }
+
+    @Test func eventsDecodeFromWhatCodableWrites() throws {
+        let codable = Array(try JSONEncoder().encode(Self.events))
+        #expect(try ABICoding.decode([BridgeEvent].self, from: codable, what: "event list") == Self.events)
+        for event in Self.events {
+            #expect(try ABICoding.decodeEvent(Array(try JSONEncoder().encode(event))) == event)
+        }
+    }
+
+    @Test func anEventTheFastReadingRefusesStillGetsCodablesError() {
+        let bad = Array(#"{"kind":"message","conversation":"c","sender":"s","timestamp":"soon"}"#.utf8)
+        #expect(throws: AdapterError.self) { try ABICoding.decodeEvent(bad) }
+        let missing = Array(#"[{"kind":"message","sender":"s","timestamp":1}]"#.utf8)
+        #expect(throws: AdapterError.self) { try ABICoding.decode([BridgeEvent].self, from: missing, what: "event list") }
+    }
+}
