@@ -8,6 +8,7 @@ enum ABICoding {
         if let requests = value as? [NativeRequest] { return encodeRequests(requests) }
         if let events = value as? [BridgeEvent] { return JSONValue.array(events.map(eventJSON)).serialized }
         if let event = value as? BridgeEvent { return eventJSON(event).serialized }
+        if let outcome = value as? SendOutcome { return outcomeJSON(outcome).serialized }
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
         do {
@@ -24,6 +25,9 @@ enum ABICoding {
             let events = items.compactMap(event(from:))
             // Anything the fast reading does not take goes through Codable, for its exact error.
             if events.count == items.count, let events = events as? T { return events }
+        }
+        if T.self == SendOutcome.self, let parsed = try? JSONValue.parse(bytes), let outcome = outcome(from: parsed) as? T {
+            return outcome
         }
         do {
             return try JSONDecoder().decode(T.self, from: Data(bytes))
@@ -166,6 +170,42 @@ extension ABICoding {
         return Attachment(kind: kind, url: fields["url"], mediaId: fields["mediaId"], mimeType: fields["mimeType"],
                           caption: fields["caption"], filename: fields["filename"], sha256: fields["sha256"],
                           latitude: coordinates["latitude"], longitude: coordinates["longitude"])
+    }
+}
+
+// MARK: - Send outcomes, through JSONValue
+
+extension ABICoding {
+    /// SendOutcome's synthesized Codable form: `{"accepted":{"nativeId":…}}`, `{"rejected":{"_0":{"code","message"}}}`.
+    static func outcomeJSON(_ outcome: SendOutcome) -> JSONValue {
+        func failure(_ f: BridgeEvent.Failure) -> JSONValue {
+            .object(["_0": .object(["code": .string(f.code), "message": .string(f.message)])])
+        }
+        switch outcome {
+        case .accepted(let nativeId): return .object(["accepted": .object(nativeId.map { ["nativeId": .string($0)] } ?? [:])])
+        case .rejected(let f): return .object(["rejected": failure(f)])
+        case .retryable(let f): return .object(["retryable": failure(f)])
+        }
+    }
+
+    /// The outcome a JSON value describes, or `nil` when it is not exactly the Codable form.
+    static func outcome(from value: JSONValue) -> SendOutcome? {
+        guard case .object(let o) = value, o.count == 1, let (key, body) = o.first, case .object(let fields) = body else { return nil }
+        if key == "accepted" {
+            switch fields["nativeId"] {
+            case nil, .null?: return .accepted(nativeId: nil)
+            case .string(let id)?: return .accepted(nativeId: id)
+            default: return nil
+            }
+        }
+        guard case .object(let f)? = fields["_0"], case .string(let code)? = f["code"], case .string(let message)? = f["message"] else {
+            return nil
+        }
+        switch key {
+        case "rejected": return .rejected(.init(code: code, message: message))
+        case "retryable": return .retryable(.init(code: code, message: message))
+        default: return nil
+        }
     }
 }
 

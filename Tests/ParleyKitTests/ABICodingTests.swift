@@ -75,3 +75,17 @@ import Testing
         #expect(throws: AdapterError.self) { try ABICoding.decode([BridgeEvent].self, from: missing, what: "event list") }
     }
 }
+
+@Suite struct ABIOutcomeCodingTests {
+    static let outcomes: [SendOutcome] = [
+        .accepted(nativeId: "wamid.1"), .accepted(nativeId: nil),
+        .rejected(.init(code: "131051", message: "bad \"type\"")), .retryable(.init(code: "http.503", message: "later")),
+    ]
+
+    @Test func outcomesCrossTheBoundaryInTheirCodableForm() throws {
+        for outcome in Self.outcomes {
+            #expect(try JSONDecoder().decode(SendOutcome.self, from: Data(try ABICoding.encode(outcome))) == outcome)
+            #expect(try ABICoding.decode(SendOutcome.self, from: Array(try JSONEncoder().encode(outcome)), what: "send outcome") == outcome)
+        }
+    }
+}
