@@ -101,7 +101,7 @@ public final class BridgeNode: Sendable {
         httpConfig.connectionPool = .init(idleTimeout: .seconds(60))
         self.http = HTTPClient(eventLoopGroupProvider: .singleton, configuration: httpConfig)
         self.keys = KeyDirectory(store: store, nodeKey: nodeKey, http: http, logger: logger)
-        self.sealing = Sealing()
+        self.sealing = Sealing(pairCacheEntries: config.limits.pairCacheEntries)
         self.wakeups = Wakeups()
         let store = self.store
         self.ingress = GroupCommitter(maxBatch: 64) { batches in

@@ -121,6 +121,9 @@ public struct Limits: Sendable, Hashable {
     /// How long a reaction, edit or delete naming a message not seen yet is left for the app to redeliver
     /// (webhooks can arrive out of order) before the sender is told it failed with `routing.unknown_target`.
     public var referenceWaitSeconds = 60
+    /// Pairwise keys kept in memory (~0.6 KiB each); beyond that the least recently used pairs are re-established
+    /// when next used (one X25519 each), so memory does not grow with the number of conversations.
+    public var pairCacheEntries = 10_000
     public init() {}
 }
 
@@ -304,6 +307,7 @@ struct ConfigReader {
             limits.retryMaxMilliseconds = try int(l, "retry_max_ms", at: "limits", default: limits.retryMaxMilliseconds, range: 1...3_600_000)
             limits.nativeRetryLimit = try int(l, "native_retry_limit", at: "limits", default: limits.nativeRetryLimit, range: 0...100)
             limits.referenceWaitSeconds = try int(l, "reference_wait_seconds", at: "limits", default: limits.referenceWaitSeconds, range: 0...86_400)
+            limits.pairCacheEntries = try int(l, "pair_cache_entries", at: "limits", default: limits.pairCacheEntries, range: 8...10_000_000)
         }
 
         var logLevel = "info", logFormat = "text", metricsEnabled = true

@@ -20,7 +20,13 @@ struct OpenedPayload: Sendable {
 /// The node's use of ParleyCrypto: one pair cache shared by sealing and opening, so an established pair costs no
 /// X25519 per message.
 struct Sealing: Sendable {
-    let cache = PairwiseKeyCache(capacity: 100_000)
+    /// Bounded so memory stays flat however many conversations there are: a pair that fell out costs one
+    /// establishment (X25519) when it is next used.
+    let cache: PairwiseKeyCache
+
+    init(pairCacheEntries: Int) {
+        cache = PairwiseKeyCache(capacity: pairCacheEntries)
+    }
 
     func seal(
         payload: [UInt8], sender: KeyDirectory.LocalKeys, recipient: UserKeyBundle, origin: String, destination: String,
