@@ -124,18 +124,39 @@ struct EgressWorker: Service {
     /// One claim-and-deliver pass; returns whether there was work.
     func runOnce() async throws -> Bool {
         let now = BridgeNode.nowMillis()
-        let claim = try await node.store.claimInbox(tenant: tenant.name, limit: 64, maxPerConversation: 1, leaseMillis: 60_000, now: now)
+        let claim = try await node.store.claimInbox(tenant: tenant.name, limit: 128, maxPerConversation: 16, leaseMillis: 60_000, now: now)
         guard !claim.items.isEmpty else { return false }
-        // Rows of different conversations are independent: deliver them concurrently, a few at a time.
+        // A run of one conversation goes out in order; different conversations are independent and go concurrently.
+        var runs: [[InboxItem]] = []
+        var runIndex: [String: Int] = [:]
+        for item in claim.items {
+            let key = item.key.origin + "\u{0}" + item.conversation
+            if let index = runIndex[key] { runs[index].append(item) } else { runIndex[key] = runs.count; runs.append([item]) }
+        }
         await withTaskGroup(of: Void.self) { group in
             var running = 0
-            for item in claim.items {
+            for run in runs {
                 if running >= 8 { await group.next(); running -= 1 }
-                group.addTask { await deliver(item, leaseToken: claim.leaseToken) }
+                group.addTask { await deliverInOrder(run, leaseToken: claim.leaseToken) }
                 running += 1
             }
         }
         return true
+    }
+
+    /// Delivers a conversation's run one row after the other; when a row must wait for a retry, the rows after it
+    /// are handed back untried so they stay behind it.
+    func deliverInOrder(_ run: [InboxItem], leaseToken: String) async {
+        for (index, item) in run.enumerated() where await !deliver(item, leaseToken: leaseToken) {
+            let rest = run[(index + 1)...].map(\.key)
+            do {
+                _ = try await node.store.returnUntried(tenant: tenant.name, leaseToken: leaseToken, keys: rest, now: BridgeNode.nowMillis())
+            } catch {
+                // They come back when the lease runs out.
+                node.logger.error("could not hand back untried rows", metadata: ["tenant": .string(tenant.name), "error": .string("\(error)")])
+            }
+            return
+        }
     }
 
     enum Result {
@@ -144,7 +165,9 @@ struct EgressWorker: Service {
         case failed(BridgeEvent.Failure)
     }
 
-    func deliver(_ item: InboxItem, leaseToken: String) async {
+    /// Delivers one row and records the outcome; `false` when the row waits for a retry.
+    @discardableResult
+    func deliver(_ item: InboxItem, leaseToken: String) async -> Bool {
         let started = ContinuousClock.now
         let result: Result
         var bounce: (sender: String, messageId: MessageId, conversation: ConversationKey)?
@@ -172,6 +195,7 @@ struct EgressWorker: Service {
                 node.trace.record("delivered", tenant: tenant.name, peer: item.key.origin, envelope: Hex.encode(Array(item.key.envelopeId)), bytes: item.sealed?.count ?? 0, detail: nativeId)
                 node.metrics.latency("egress", tenant: tenant.name, peer: item.key.origin, nanoseconds: (ContinuousClock.now - started).nanoseconds)
                 node.logger.info("delivered to app", metadata: ["tenant": .string(tenant.name), "cid": BridgeNode.correlationId(item.key.envelopeId), "origin": .string(item.key.origin), "native_id": .string(nativeId)])
+                return true
             case .retry(let failure, let after):
                 if item.attempt >= node.config.limits.nativeRetryLimit + 1 {
                     try await fail(item, failure: failure, bounce: bounce, now: now)
@@ -180,12 +204,16 @@ struct EgressWorker: Service {
                     _ = try await node.store.scheduleInboxRetry(tenant: tenant.name, leaseToken: leaseToken, retries: [InboxRetry(key: item.key, nextAttemptAt: now + delay, error: failure.code)], now: now)
                     node.metrics.retried(tenant: tenant.name, peer: item.key.origin)
                     node.logger.notice("app delivery will be retried", metadata: ["tenant": .string(tenant.name), "cid": BridgeNode.correlationId(item.key.envelopeId), "code": .string(failure.code), "delay_ms": .stringConvertible(delay)])
+                    return false
                 }
+                return true
             case .failed(let failure):
                 try await fail(item, failure: failure, bounce: bounce, now: now)
+                return true
             }
         } catch {
             node.logger.error("could not record delivery", metadata: ["tenant": .string(tenant.name), "error": .string("\(error)")])
+            return false
         }
     }
 

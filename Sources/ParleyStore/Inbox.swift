@@ -194,6 +194,30 @@ extension ParleyStore {
         }
     }
 
+    /// Hands claimed rows that were never tried back, due at once and without counting the claim as an attempt:
+    /// the rows queued behind one that must be retried, so they neither wait out the lease nor use up retries they
+    /// never had. Only rows still held under `leaseToken` change. Returns how many rows changed.
+    @discardableResult
+    public func returnUntried(tenant: String, leaseToken: String, keys: [InboxKey], now: Int64) async throws(StoreError) -> Int {
+        try Check.name(tenant, "tenant")
+        try Check.name(leaseToken, "lease token")
+        for key in keys { try Check.envelopeId(key.envelopeId) }
+        if keys.isEmpty { return 0 }
+        return try await write("returning \(keys.count) untried inbox row(s)") { db in
+            let update = try db.cachedStatement(sql: """
+                UPDATE inbox SET state = 'pending', next_attempt_at = ?, attempts = max(0, attempts - 1), lease_until = NULL,
+                       lease_token = NULL, lease_lapsed = 0, updated_at = ?
+                WHERE tenant = ? AND origin = ? AND envelope_id = ? AND state = 'inflight' AND lease_token = ?
+                """)
+            var changed = 0
+            for key in keys {
+                try update.execute(arguments: [now, now, tenant, key.origin, key.envelopeId, leaseToken])
+                changed += db.changesCount
+            }
+            return changed
+        }
+    }
+
     /// Marks inbox rows failed with a reason code (the app refused them, or they cannot be opened). Applies to any
     /// unfinished row. Returns how many rows changed.
     @discardableResult

@@ -177,3 +177,28 @@ import Testing
         #expect(overflow?.code == .invalidArgument)
     }
 }
+
+@Suite struct InboxReturnUntriedTests {
+    @Test func untriedRowsGoBackDueAtOnceWithoutUsingAnAttempt() async throws {
+        let dir = try TempDir()
+        let store = try ParleyStore(path: dir.path())
+        defer { try? store.close() }
+        let tenant = "b.example", origin = "a.example"
+        let envelopes = (1...3).map { InboundEnvelope(envelopeId: envelopeId($0), conversation: "c1", sealed: sealed($0)) }
+        _ = try await store.receive(tenant: tenant, origin: origin, transactionId: "t1", envelopes: envelopes, now: 1_000)
+        let claim = try await store.claimInbox(tenant: tenant, limit: 10, maxPerConversation: 3, leaseMillis: 60_000, now: 2_000)
+        #expect(claim.items.count == 3)
+        // The head must be retried later; the two behind it were never tried.
+        #expect(try await store.scheduleInboxRetry(tenant: tenant, leaseToken: claim.leaseToken, retries: [
+            InboxRetry(key: claim.items[0].key, nextAttemptAt: 5_000, error: "http.503"),
+        ], now: 2_100) == 1)
+        #expect(try await store.returnUntried(tenant: tenant, leaseToken: claim.leaseToken, keys: claim.items[1...].map(\.key), now: 2_100) == 2)
+        // Nothing is handed out before the head is due: order holds.
+        #expect(try await store.claimInbox(tenant: tenant, limit: 10, maxPerConversation: 3, leaseMillis: 60_000, now: 4_999).items.isEmpty)
+        let again = try await store.claimInbox(tenant: tenant, limit: 10, maxPerConversation: 3, leaseMillis: 60_000, now: 5_000)
+        #expect(again.items.map(\.key) == claim.items.map(\.key))
+        #expect(again.items.map(\.attempt) == [2, 1, 1])
+        // A stale lease token changes nothing.
+        #expect(try await store.returnUntried(tenant: tenant, leaseToken: claim.leaseToken, keys: [again.items[2].key], now: 5_001) == 0)
+    }
+}
