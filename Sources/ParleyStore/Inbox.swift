@@ -178,19 +178,11 @@ extension ParleyStore {
         for retry in retries { try Check.envelopeId(retry.key.envelopeId) }
         if retries.isEmpty { return 0 }
         return try await write("scheduling \(retries.count) inbox retr(ies)") { db in
-            let update = try db.cachedStatement(sql: """
+            try Self.updateEach(db, """
                 UPDATE inbox SET state = 'pending', next_attempt_at = ?, last_error = ?, lease_until = NULL,
                        lease_token = NULL, lease_lapsed = 0, updated_at = ?
                 WHERE tenant = ? AND origin = ? AND envelope_id = ? AND state = 'inflight' AND lease_token = ?
-                """)
-            var changed = 0
-            for retry in retries {
-                try update.execute(arguments: [
-                    retry.nextAttemptAt, retry.error, now, tenant, retry.key.origin, retry.key.envelopeId, leaseToken,
-                ])
-                changed += db.changesCount
-            }
-            return changed
+                """, retries) { [$0.nextAttemptAt, $0.error, now, tenant, $0.key.origin, $0.key.envelopeId, leaseToken] }
         }
     }
 
@@ -204,17 +196,11 @@ extension ParleyStore {
         for key in keys { try Check.envelopeId(key.envelopeId) }
         if keys.isEmpty { return 0 }
         return try await write("returning \(keys.count) untried inbox row(s)") { db in
-            let update = try db.cachedStatement(sql: """
+            try Self.updateEach(db, """
                 UPDATE inbox SET state = 'pending', next_attempt_at = ?, attempts = max(0, attempts - 1), lease_until = NULL,
                        lease_token = NULL, lease_lapsed = 0, updated_at = ?
                 WHERE tenant = ? AND origin = ? AND envelope_id = ? AND state = 'inflight' AND lease_token = ?
-                """)
-            var changed = 0
-            for key in keys {
-                try update.execute(arguments: [now, now, tenant, key.origin, key.envelopeId, leaseToken])
-                changed += db.changesCount
-            }
-            return changed
+                """, keys) { [now, now, tenant, $0.origin, $0.envelopeId, leaseToken] }
         }
     }
 

@@ -197,17 +197,11 @@ extension ParleyStore {
         for retry in retries { try Check.envelopeId(retry.envelopeId) }
         if retries.isEmpty { return 0 }
         return try await write("scheduling \(retries.count) outbox retr(ies)") { db in
-            let update = try db.cachedStatement(sql: """
+            try Self.updateEach(db, """
                 UPDATE outbox SET state = 'pending', next_attempt_at = ?, last_error = ?, lease_until = NULL,
                        lease_token = NULL, lease_lapsed = 0, updated_at = ?
                 WHERE tenant = ? AND envelope_id = ? AND state = 'inflight' AND lease_token = ?
-                """)
-            var changed = 0
-            for retry in retries {
-                try update.execute(arguments: [retry.nextAttemptAt, retry.error, now, tenant, retry.envelopeId, leaseToken])
-                changed += db.changesCount
-            }
-            return changed
+                """, retries) { [$0.nextAttemptAt, $0.error, now, tenant, $0.envelopeId, leaseToken] }
         }
     }
 
@@ -288,6 +282,19 @@ extension ParleyStore {
             }
             return db.changesCount
         }
+    }
+}
+
+extension ParleyStore {
+    /// Runs one cached statement per item; returns how many rows changed in all.
+    static func updateEach<Item>(_ db: Database, _ sql: String, _ items: [Item], _ arguments: (Item) -> StatementArguments) throws -> Int {
+        let statement = try db.cachedStatement(sql: sql)
+        var changed = 0
+        for item in items {
+            try statement.execute(arguments: arguments(item))
+            changed += db.changesCount
+        }
+        return changed
     }
 }
 
