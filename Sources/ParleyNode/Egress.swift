@@ -147,7 +147,8 @@ struct EgressWorker: Service {
     /// Delivers a conversation's run one row after the other; when a row must wait for a retry, the rows after it
     /// are handed back untried so they stay behind it.
     func deliverInOrder(_ run: [InboxItem], leaseToken: String) async {
-        for (index, item) in run.enumerated() where await !deliver(item, leaseToken: leaseToken) {
+        for (index, item) in run.enumerated() {
+            if await deliver(item, leaseToken: leaseToken) { continue }
             let rest = run[(index + 1)...].map(\.key)
             do {
                 _ = try await node.store.returnUntried(tenant: tenant.name, leaseToken: leaseToken, keys: rest, now: BridgeNode.nowMillis())
