@@ -47,7 +47,7 @@ public final class BridgeNode: Sendable {
     let wakeups: Wakeups
     let referenceWaits: ReferenceWaits
     /// Concurrent webhooks share their commits: each caller's events, committed with whatever else is waiting.
-    let ingress: GroupCommitter<[IngressEvent], [IngressResult]>
+    let ingress: IngressCommitter
     let trace = TraceLog()
     let ready = Atomic<Bool>(false)
     let boundPort = Atomic<Int>(0)
@@ -103,15 +103,7 @@ public final class BridgeNode: Sendable {
         self.keys = KeyDirectory(store: store, nodeKey: nodeKey, http: http, logger: logger)
         self.sealing = Sealing(pairCacheEntries: config.limits.pairCacheEntries)
         self.wakeups = Wakeups()
-        let store = self.store
-        self.ingress = GroupCommitter(maxBatch: 64) { batches in
-            let results = try await store.ingest(batches.flatMap { $0 })
-            var rest = results[...]
-            return batches.map { batch in
-                defer { rest = rest.dropFirst(batch.count) }
-                return Array(rest.prefix(batch.count))
-            }
-        }
+        self.ingress = IngressCommitter(store: store, maxBatch: 64)
         self.referenceWaits = ReferenceWaits(limitMillis: Int64(config.limits.referenceWaitSeconds) * 1000)
         logger.info("node configured", metadata: [
             "domain": .string(config.domain), "tenants": .string(adapterNames.map { "\($0.key)=\($0.value)" }.sorted().joined(separator: ",")),

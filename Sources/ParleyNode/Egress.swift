@@ -298,7 +298,7 @@ struct EgressWorker: Service {
             throw Refusal("content.unsupported", "this kind of MIMI content cannot be shown in \(tenant.app)")
         }
         if [.reaction, .edit, .delete].contains(event.kind), event.target == nil {
-            throw Refusal("routing.unknown_target", "the message this \(event.kind.rawValue) refers to was never delivered here")
+            throw Refusal(Refusal.unknownTargetCode, "the message this \(event.kind.rawValue) refers to was never delivered here")
         }
         return event
     }

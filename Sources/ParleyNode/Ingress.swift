@@ -68,8 +68,7 @@ extension BridgeNode {
                 try await queueFailureNotice(tenant: tenant, event: event, refusal: refusal, now: receivedAt)
                 batch.append(IngressEvent(tenant: tenant.name, app: tenant.app, nativeEventKey: Self.eventKey(event), receivedAt: receivedAt, envelopes: []))
             }
-            for event in batch { try ParleyStore.validate(event) }
-            let results = try await ingress.submit(batch)
+            let results = try await ingress.ingest(batch)
             // Logged and counted once committed: a redelivered webhook is sealed again, then dropped as a duplicate.
             for (ingress, result) in zip(batch, results) where !result.duplicate {
                 let inserted = Set(result.insertedEnvelopes)

@@ -56,21 +56,37 @@ public actor GroupCommitter<Item: Sendable, Output: Sendable> {
 /// See ``GroupCommitter``. A result is returned only after the transaction holding it committed, so the webhook
 /// may be acknowledged then.
 public final class IngressCommitter: Sendable {
-    private let group: GroupCommitter<IngressEvent, IngressResult>
+    /// Each item is one caller's events (a webhook's worth), kept together and answered together.
+    private let group: GroupCommitter<[IngressEvent], [IngressResult]>
 
-    /// - Parameter maxBatch: the most events written in one transaction.
+    /// - Parameter maxBatch: the most callers whose events are written in one transaction.
     public init(store: ParleyStore, maxBatch: Int = 512) {
-        group = GroupCommitter(maxBatch: maxBatch) { events in try await store.ingest(events) }
+        group = GroupCommitter(maxBatch: maxBatch) { batches in
+            var results = try await store.ingest(batches.flatMap { $0 })[...]
+            return batches.map { batch in
+                defer { results = results.dropFirst(batch.count) }
+                return Array(results.prefix(batch.count))
+            }
+        }
     }
 
     /// Ingests one event, committed together with whatever other events are waiting. Same contract as `ParleyStore.ingest`.
     public func ingest(_ event: IngressEvent) async throws(StoreError) -> IngressResult {
-        // Validate here so one bad event fails alone instead of failing the batch it would join.
-        try ParleyStore.validate(event)
+        guard let result = try await ingest([event]).first else {
+            throw StoreError(.internal, "ingest returned no result")
+        }
+        return result
+    }
+
+    /// Ingests one caller's events in the same transaction as whatever else is waiting; one result per event, in
+    /// order. Same contract as `ParleyStore.ingest(_:)` for a batch.
+    public func ingest(_ events: [IngressEvent]) async throws(StoreError) -> [IngressResult] {
+        // Validate here so one bad caller fails alone instead of failing the transaction it would join.
+        for event in events { try ParleyStore.validate(event) }
         do {
-            return try await group.submit(event)
+            return try await group.submit(events)
         } catch {
-            throw StoreError.wrap(error, "ingesting a native event")
+            throw StoreError.wrap(error, "ingesting native events")
         }
     }
 }
