@@ -93,7 +93,7 @@ let modules: [Module] = [
     module("AdapterTests", kind: "test", local: ["ParleyKit", "ParleyKitTesting", "WhatsAppAdapter", "MessengerAdapter", "InstagramAdapter"],
            linkerSettings: allowSharedEntryPoint),
     module("ParleySimTests", kind: "test", local: ["ParleySim"], external: [hummingbirdTesting]),
-    module("ParleyNodeTests", kind: "test", local: ["ParleyNode"], external: [hummingbirdTesting]),
+    module("ParleyNodeTests", kind: "test", local: ["ParleyNode", "ParleyCore", "ParleyCrypto", "ParleyStore"], external: [hummingbirdTesting, httpClient]),
     module("EndToEndTests", kind: "test", local: ["ParleyHarness"]),
 ]
 

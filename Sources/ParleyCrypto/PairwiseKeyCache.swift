@@ -1,3 +1,4 @@
+import ParleyCore
 import Synchronization
 
 /// Where sealing draws its randomness. Production uses the system CSPRNG; tests inject fixed bytes to
@@ -109,25 +110,21 @@ public final class PairwiseKeyCache: Sendable {
         let pairId: [UInt8]
     }
 
-    private struct Slot {
-        let entry: PairEntry
-        var lastUse: UInt64
-    }
-
     private struct State {
-        var byPeers: [PeerKey: Slot] = [:]
+        var byPeers: LRUCache<PeerKey, PairEntry>
         var byIncoming: [IncomingKey: PeerKey] = [:]
-        var tick: UInt64 = 0
         var stats = Statistics()
     }
 
     /// The most entries held at once.
     public let capacity: Int
-    private let state = Mutex(State())
+    private let state: Mutex<State>
 
     /// A cache holding up to `capacity` pairs (at least 8).
     public init(capacity: Int = 10_000) {
-        self.capacity = max(8, capacity)
+        let pairs = LRUCache<PeerKey, PairEntry>(capacity: capacity)
+        self.capacity = pairs.capacity
+        self.state = Mutex(State(byPeers: pairs))
     }
 
     /// A snapshot of the counters.
@@ -142,8 +139,8 @@ public final class PairwiseKeyCache: Sendable {
     /// Drops the pair so that the next envelope from `localKeyId` to `remoteKeyId` establishes it anew.
     public func forget(localKeyId: KeyId, remoteKeyId: KeyId) {
         state.withLock { s in
-            if let slot = s.byPeers.removeValue(forKey: PeerKey(local: localKeyId, remote: remoteKeyId)) {
-                s.byIncoming[IncomingKey(local: localKeyId, pairId: slot.entry.incomingPairId)] = nil
+            if let entry = s.byPeers.removeValue(forKey: PeerKey(local: localKeyId, remote: remoteKeyId)) {
+                s.byIncoming[IncomingKey(local: localKeyId, pairId: entry.incomingPairId)] = nil
             }
         }
     }
@@ -163,11 +160,9 @@ public final class PairwiseKeyCache: Sendable {
     func outgoing(local: UserSecretKeys, remote: UserKeyBundle) throws(EnvelopeError) -> (entry: PairEntry, isNew: Bool) {
         let key = PeerKey(local: local.keyId, remote: remote.keyId)
         let cached: PairEntry? = state.withLock { s in
-            s.tick += 1
-            if let slot = s.byPeers[key], slot.entry.remoteURI == remote.userURI {
-                s.byPeers[key]?.lastUse = s.tick
+            if let entry = s.byPeers.value(forKey: key), entry.remoteURI == remote.userURI {
                 s.stats.hits += 1
-                return slot.entry
+                return entry
             }
             s.stats.misses += 1
             return nil
@@ -186,35 +181,25 @@ public final class PairwiseKeyCache: Sendable {
     /// The pair an incoming envelope addressed to `local` names by `pairId`, if known.
     func incoming(local: KeyId, pairId: [UInt8]) -> PairEntry? {
         state.withLock { s in
-            s.tick += 1
-            guard let peer = s.byIncoming[IncomingKey(local: local, pairId: pairId)], let slot = s.byPeers[peer] else {
+            guard let peer = s.byIncoming[IncomingKey(local: local, pairId: pairId)], let entry = s.byPeers.value(forKey: peer) else {
                 s.stats.misses += 1
                 return nil
             }
-            s.byPeers[peer]?.lastUse = s.tick
             s.stats.hits += 1
-            return slot.entry
+            return entry
         }
     }
 
     func insert(_ entry: PairEntry) {
         state.withLock { s in
-            s.tick += 1
             let key = PeerKey(local: entry.localKeyId, remote: entry.remoteKeyId)
-            if let old = s.byPeers[key] {
-                s.byIncoming[IncomingKey(local: key.local, pairId: old.entry.incomingPairId)] = nil
+            if let old = s.byPeers.peek(key) {
+                s.byIncoming[IncomingKey(local: key.local, pairId: old.incomingPairId)] = nil
             }
-            s.byPeers[key] = Slot(entry: entry, lastUse: s.tick)
             s.byIncoming[IncomingKey(local: key.local, pairId: entry.incomingPairId)] = key
-            if s.byPeers.count > capacity {
-                // Evict in batches so a full cache costs one sort per capacity/8 insertions, not one per insertion.
-                let target = capacity - capacity / 8
-                let victims = s.byPeers.sorted { $0.value.lastUse < $1.value.lastUse }.prefix(s.byPeers.count - target)
-                for (victim, slot) in victims {
-                    s.byPeers[victim] = nil
-                    s.byIncoming[IncomingKey(local: victim.local, pairId: slot.entry.incomingPairId)] = nil
-                    s.stats.evictions += 1
-                }
+            for (victim, evicted) in s.byPeers.insert(entry, forKey: key) {
+                s.byIncoming[IncomingKey(local: victim.local, pairId: evicted.incomingPairId)] = nil
+                s.stats.evictions += 1
             }
         }
     }

@@ -166,13 +166,19 @@ public struct BenchRun: Sendable {
                 fakes.append(fake)
                 try await fake.start()
             }
+            try await federation.importContacts()
             for app in apps {
                 try await waitUntilAnswers("\(federation.simURL(app))/healthz", federation: federation)
-                try await federation.runCLI(["users", "consent", "grant", "--config", federation.configPath(app)]
-                    + (0..<users).map { Federation.user(federation.op(app), $0) })
+                try await federation.grantConsent(app, users: users)
             }
             for app in apps { try federation.node(app).start() }
             for app in apps { try await federation.waitForHTTP("\(federation.nodeURL(app))/readyz", process: federation.node(app)) }
+            if options.users != nil {
+                // Known users: every one has consent, contacts and keys, as after a bulk onboarding.
+                let issueStart = benchNow()
+                for app in apps { try await federation.issueKeys(app, users: users) }
+                say(String(format: "  keys issued to %d users per app in %.1f s", users, Double(benchNow() - issueStart) / 1e9))
+            }
             say("  nodes up: " + apps.map { "\($0) pid \(federation.node($0).pid.map(String.init) ?? "?")" }.joined(separator: ", ")
                 + "; \(users) users per app, \(conversations.count) conversations")
 

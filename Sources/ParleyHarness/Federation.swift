@@ -55,7 +55,8 @@ public final class Federation: Sendable {
     ///   - workDirectory: a fresh directory for data, configs and logs.
     /// - Parameters:
     ///   - extraUsers: more users per app (besides the scripted one), each with a contact in every other app, for
-    ///     tests that need many conversations.
+    ///     tests that need many conversations. The contacts of users 1–7 are written in the configs, the rest are
+    ///     loaded into the nodes' stores by ``importContacts()`` (`parley contacts import`), as an operator would.
     ///   - captureFederation: route node-to-node traffic through ``CapturingProxy``s that keep every body.
     public init(executable: String, configDirectory: String, workDirectory: String, operators: [Operator] = Operator.demo,
                 logLevel: String = "info", extraUsers: Int = 0, captureFederation: Bool = false, http: HTTPClient = .shared) throws {
@@ -110,10 +111,20 @@ public final class Federation: Sendable {
             }
             var text = template
             for (key, value) in values { text = text.replacingOccurrences(of: "${\(key)}", with: value) }
+            var stored = ""
             for remote in peers where extraUsers > 0 {
                 for k in 1...extraUsers {
-                    text += "\n[[tenants.contacts]]\naccount = \"\(Self.account(in: op, for: remote, k))\"\nremote = \"mimi://\(remote.domain)/u/\(Self.user(remote, k))\"\n"
+                    let account = Self.account(in: op, for: remote, k), remoteURI = "mimi://\(remote.domain)/u/\(Self.user(remote, k))"
+                    if k < Self.configuredContacts {
+                        text += "\n[[tenants.contacts]]\naccount = \"\(account)\"\nremote = \"\(remoteURI)\"\n"
+                    } else {
+                        stored += "\(account) \(remoteURI)\n"
+                    }
                 }
+            }
+            if !stored.isEmpty {
+                try FileManager.default.createDirectory(atPath: "\(workDirectory)/\(op.app)", withIntermediateDirectories: true)
+                try stored.write(toFile: "\(workDirectory)/\(op.app)/contacts.txt", atomically: true, encoding: .utf8)
             }
             let configPath = "\(workDirectory)/\(op.app)/node.toml"
             try text.write(toFile: configPath, atomically: true, encoding: .utf8)
@@ -165,9 +176,10 @@ public final class Federation: Sendable {
         for op in operators {
             try await waitForHTTP("\(simURL(op.app))/sim/users", process: simProcesses[op.app]!)
         }
+        try await importContacts()
         if grantConsent {
             for op in operators {
-                try await runCLI(["users", "consent", "grant", "--config", configPath(op.app)] + (0...extraUsers).map { Self.user(op, $0) })
+                try await self.grantConsent(op.app, users: extraUsers + 1)
             }
         }
         for op in operators { try nodeProcesses[op.app]!.start() }
@@ -195,11 +207,42 @@ public final class Federation: Sendable {
     }
 
     /// Runs a one-shot `parley` subcommand and fails with its output when it exits non-zero.
-    public func runCLI(_ arguments: [String]) async throws {
+    /// Extra users below this number get their contacts in the config; the rest go to the store.
+    static let configuredContacts = 8
+
+    /// Loads the contacts that are not in the configs into the nodes' stores (`parley contacts import`).
+    public func importContacts() async throws {
+        for op in operators where extraUsers >= Self.configuredContacts {
+            try await runCLI(["contacts", "import", "--config", configPath(op.app), "--file", "\(workDirectory)/\(op.app)/contacts.txt"],
+                             timeout: .seconds(1_800))
+        }
+    }
+
+    /// Records consent for users 0..<count of `app` through `parley users consent grant --file` (bulk onboarding).
+    public func grantConsent(_ app: String, users count: Int) async throws {
+        try await runCLI(["users", "consent", "grant", "--config", configPath(app), "--file", try userList(app, count)])
+    }
+
+    /// Issues keys ahead of time to users 0..<count of `app` (`parley users keys issue --file`); the node must have
+    /// started once (it creates its signing key).
+    public func issueKeys(_ app: String, users count: Int) async throws {
+        try await runCLI(["users", "keys", "issue", "--config", configPath(app), "--file", try userList(app, count)], timeout: .seconds(1_800))
+    }
+
+    private func userList(_ app: String, _ count: Int) throws -> String {
+        let path = "\(workDirectory)/\(app)/users-\(count).txt"
+        if !FileManager.default.fileExists(atPath: path) {
+            let op = op(app)
+            try (0..<count).map { Self.user(op, $0) }.joined(separator: "\n").write(toFile: path, atomically: true, encoding: .utf8)
+        }
+        return path
+    }
+
+    public func runCLI(_ arguments: [String], timeout: Duration = .seconds(60)) async throws {
         let log = "\(workDirectory)/cli.log"
         let process = ManagedProcess(name: "parley \(arguments.first ?? "")", executable: executable, arguments: arguments, logPath: log, environment: Self.environment)
         try process.start()
-        let status = await process.waitForExit(timeout: .seconds(60))
+        let status = await process.waitForExit(timeout: timeout)
         guard status == 0 else { throw HarnessError("harness.cli", "parley \(arguments.joined(separator: " ")) failed:\n\(process.tail(10))") }
     }
 

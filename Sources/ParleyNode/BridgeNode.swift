@@ -34,6 +34,7 @@ public final class BridgeNode: Sendable {
     let logger: Logger
     let store: ParleyStore
     let nodeKey: NodeSigningKey
+    let contacts: ContactDirectory
     let tenants: [String: TenantRuntime]
     let tenantsByDomain: [String: TenantRuntime]
     let peers: [String: PeerRuntime]
@@ -100,7 +101,8 @@ public final class BridgeNode: Sendable {
         httpConfig.timeout = .init(connect: .seconds(5), read: .seconds(30))
         httpConfig.connectionPool = .init(idleTimeout: .seconds(60))
         self.http = HTTPClient(eventLoopGroupProvider: .singleton, configuration: httpConfig)
-        self.keys = KeyDirectory(store: store, nodeKey: nodeKey, http: http, logger: logger)
+        self.keys = KeyDirectory(store: store, nodeKey: nodeKey, http: http, cacheEntries: config.limits.keyCacheEntries, logger: logger)
+        self.contacts = ContactDirectory(store: store, cacheEntries: config.limits.keyCacheEntries)
         self.sealing = Sealing(pairCacheEntries: config.limits.pairCacheEntries)
         self.wakeups = Wakeups()
         self.ingress = IngressCommitter(store: store, maxBatch: 64)

@@ -95,6 +95,9 @@ public struct TenantConfig: Sendable {
     public var accessToken: Secret
     public var contacts: [Contact]
     public var policy: Policy
+
+    /// The MIMI URI of one of this tenant's users: `mimi://<domain>/u/<native user id>`.
+    public func userURI(_ nativeUser: String) -> String { MIMIAddress(domain: domain, id: nativeUser).description }
 }
 
 /// A federation partner, pinned by its signing key.
@@ -124,6 +127,10 @@ public struct Limits: Sendable, Hashable {
     /// Pairwise keys kept in memory (~0.6 KiB each); beyond that the least recently used pairs are re-established
     /// when next used (one X25519 each), so memory does not grow with the number of conversations.
     public var pairCacheEntries = 10_000
+    /// Local users' keys, remote users' bundles and stored contacts kept in memory (each cache up to this many,
+    /// ≤ 1 KiB an entry); the rest are read from the store when used, so memory does not grow with the number of
+    /// known users.
+    public var keyCacheEntries = 10_000
     public init() {}
 }
 
@@ -308,6 +315,7 @@ struct ConfigReader {
             limits.nativeRetryLimit = try int(l, "native_retry_limit", at: "limits", default: limits.nativeRetryLimit, range: 0...100)
             limits.referenceWaitSeconds = try int(l, "reference_wait_seconds", at: "limits", default: limits.referenceWaitSeconds, range: 0...86_400)
             limits.pairCacheEntries = try int(l, "pair_cache_entries", at: "limits", default: limits.pairCacheEntries, range: 8...10_000_000)
+            limits.keyCacheEntries = try int(l, "key_cache_entries", at: "limits", default: limits.keyCacheEntries, range: 8...10_000_000)
         }
 
         var logLevel = "info", logFormat = "text", metricsEnabled = true

@@ -123,7 +123,7 @@ extension BridgeNode {
         guard let localUser = tenant.nativeUser(opened.recipientURI) else {
             throw Refusal.unknownRecipient(opened.recipientURI)
         }
-        guard let contact = tenant.contactsByRemote[opened.senderURI] else {
+        guard let contact = try await contacts.contact(tenant, remote: opened.senderURI) else {
             throw Refusal("routing.unknown_contact", "\(opened.senderURI) has no contact account in \(tenant.app) on \(tenant.domain)")
         }
         if case .content(let contentBytes) = opened.payload {

@@ -114,7 +114,7 @@ extension BridgeNode {
         case .message, .edit, .delete, .reaction:
             break
         }
-        guard let account = event.recipient, let contact = tenant.contactsByAccount[account] else {
+        guard let account = event.recipient, let contact = try await contacts.contact(tenant, account: account) else {
             throw Refusal.unknownContact(event.recipient ?? "(none)")
         }
         guard let remote = MIMIAddress(contact.remote) else { throw Refusal.unknownContact(account) }
@@ -208,7 +208,8 @@ extension BridgeNode {
     /// Per-message statuses name their target; watermarks (Messenger) cover every message delivered up to a time.
     func translateReceipt(_ event: BridgeEvent, tenant: TenantRuntime, receivedAt: Int64) async throws -> IngressEvent? {
         guard let status = event.status, status == .delivered || status == .read else { return nil }
-        guard let account = event.recipient, let contact = tenant.contactsByAccount[account], let remote = MIMIAddress(contact.remote) else {
+        guard let account = event.recipient, let contact = try await contacts.contact(tenant, account: account),
+              let remote = MIMIAddress(contact.remote) else {
             return nil
         }
         let conversation = ConversationKey(localUser: event.sender, account: account)

@@ -32,7 +32,7 @@ final class TenantRuntime: Sendable {
     }
 
     /// `mimi://<domain>/u/<native user id>`.
-    func userURI(_ nativeUser: String) -> String { MIMIAddress(domain: domain, id: nativeUser).description }
+    func userURI(_ nativeUser: String) -> String { config.userURI(nativeUser) }
 
     /// The native user id of one of this tenant's users, or `nil` if the URI is not ours.
     func nativeUser(_ uri: String) -> String? {

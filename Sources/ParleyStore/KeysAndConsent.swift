@@ -6,17 +6,47 @@ extension ParleyStore {
 
     /// Stores (or replaces) key material under (tenant, kind, owner, keyId). On replace `createdAt` is kept.
     public func putKey(_ key: StoredKey) async throws(StoreError) {
-        try Check.name(key.tenant, "tenant")
-        try Check.name(key.kind.rawValue, "key kind")
-        try Check.name(key.keyId, "key id")
-        if key.material.isEmpty { throw .invalid("key material must not be empty") }
-        try await write("storing a \(key.kind.rawValue) key") { db in
-            try db.execute(sql: """
+        try await putKeys([key])
+    }
+
+    /// Stores (or replaces) several keys in one transaction, all or none; the bulk form of ``putKey(_:)``.
+    public func putKeys(_ keys: [StoredKey]) async throws(StoreError) {
+        for key in keys {
+            try Check.name(key.tenant, "tenant")
+            try Check.name(key.kind.rawValue, "key kind")
+            try Check.name(key.keyId, "key id")
+            if key.material.isEmpty { throw .invalid("key material must not be empty") }
+        }
+        guard !keys.isEmpty else { return }
+        try await write("storing \(keys.count) key(s)") { db in
+            let statement = try db.cachedStatement(sql: """
                 INSERT INTO key_material (tenant, kind, owner, key_id, material, created_at, updated_at)
                 VALUES (?, ?, ?, ?, ?, ?, ?)
                 ON CONFLICT (tenant, kind, owner, key_id) DO UPDATE SET material = excluded.material,
                     updated_at = excluded.updated_at
-                """, arguments: [key.tenant, key.kind.rawValue, key.owner, key.keyId, key.material, key.createdAt, key.updatedAt])
+                """)
+            for key in keys {
+                try statement.execute(arguments: [key.tenant, key.kind.rawValue, key.owner, key.keyId, key.material, key.createdAt, key.updatedAt])
+            }
+        }
+    }
+
+    /// The newest key of a kind held for `owner` (latest `createdAt`, then highest key id), or `nil`.
+    public func newestKey(tenant: String, kind: KeyKind, owner: String) async throws(StoreError) -> StoredKey? {
+        try await read("reading the newest \(kind.rawValue) key") { db in
+            try Row.fetchOne(db.cachedStatement(sql: """
+                SELECT * FROM key_material WHERE tenant = ? AND kind = ? AND owner = ?
+                ORDER BY created_at DESC, key_id DESC LIMIT 1
+                """), arguments: [tenant, kind.rawValue, owner]).map(Self.storedKey)
+        }
+    }
+
+    /// The key of a kind with id `keyId`, whoever owns it, or `nil`.
+    public func key(tenant: String, kind: KeyKind, withId keyId: String) async throws(StoreError) -> StoredKey? {
+        try await read("reading a \(kind.rawValue) key by id") { db in
+            try Row.fetchOne(db.cachedStatement(sql: """
+                SELECT * FROM key_material WHERE tenant = ? AND kind = ? AND key_id = ? LIMIT 1
+                """), arguments: [tenant, kind.rawValue, keyId]).map(Self.storedKey)
         }
     }
 
@@ -36,6 +66,18 @@ extension ParleyStore {
                 SELECT * FROM key_material WHERE tenant = ? AND kind = ? AND (? IS NULL OR owner = ?)
                 ORDER BY owner, key_id
                 """), arguments: [tenant, kind.rawValue, owner, owner]).map(Self.storedKey)
+        }
+    }
+
+    /// Which of `owners` hold at least one key of a kind.
+    public func owners(tenant: String, kind: KeyKind, among owners: [String]) async throws(StoreError) -> Set<String> {
+        try await read("finding \(kind.rawValue) key owners") { db in
+            let statement = try db.cachedStatement(sql: "SELECT 1 FROM key_material WHERE tenant = ? AND kind = ? AND owner = ? LIMIT 1")
+            var found: Set<String> = []
+            for owner in owners where try Bool.fetchOne(statement, arguments: [tenant, kind.rawValue, owner]) != nil {
+                found.insert(owner)
+            }
+            return found
         }
     }
 
@@ -97,15 +139,22 @@ extension ParleyStore {
 
     /// Grants `user` consent to cross-app messaging from `now`. Granting twice keeps the first grant time.
     public func grantConsent(tenant: String, user: String, now: Int64) async throws(StoreError) {
+        try await grantConsent(tenant: tenant, users: [user], now: now)
+    }
+
+    /// Grants consent to several users in one transaction (bulk onboarding), all or none.
+    public func grantConsent(tenant: String, users: [String], now: Int64) async throws(StoreError) {
         try Check.name(tenant, "tenant")
-        try Check.name(user, "user")
-        try await write("granting consent") { db in
-            try db.execute(sql: """
+        for user in users { try Check.name(user, "user") }
+        guard !users.isEmpty else { return }
+        try await write("granting consent to \(users.count) user(s)") { db in
+            let statement = try db.cachedStatement(sql: """
                 INSERT INTO consent (tenant, user, granted, granted_at, revoked_at, updated_at) VALUES (?, ?, 1, ?, NULL, ?)
                 ON CONFLICT (tenant, user) DO UPDATE SET
                     granted_at = CASE WHEN consent.granted = 1 THEN consent.granted_at ELSE excluded.granted_at END,
                     granted = 1, updated_at = excluded.updated_at
-                """, arguments: [tenant, user, now, now])
+                """)
+            for user in users { try statement.execute(arguments: [tenant, user, now, now]) }
         }
     }
 
@@ -150,5 +199,54 @@ extension ParleyStore {
     static func consentRecord(_ row: Row) -> ConsentRecord {
         ConsentRecord(tenant: row["tenant"], user: row["user"], granted: row["granted"], grantedAt: row["granted_at"],
                       revokedAt: row["revoked_at"], updatedAt: row["updated_at"])
+    }
+
+    // MARK: Contacts
+
+    /// Adds or replaces contacts in one transaction, all or none. An account already standing for another remote user
+    /// is re-pointed; a remote user who already has another account in the tenant is refused (`store.constraint`).
+    public func putContacts(_ contacts: [ContactRecord], now: Int64) async throws(StoreError) {
+        for contact in contacts {
+            try Check.name(contact.tenant, "tenant")
+            try Check.name(contact.account, "contact account")
+            try Check.name(contact.remote, "contact remote user")
+        }
+        guard !contacts.isEmpty else { return }
+        try await write("storing \(contacts.count) contact(s)") { db in
+            let clash = try db.cachedStatement(sql: "SELECT account FROM contact WHERE tenant = ? AND remote = ? AND account <> ?")
+            let upsert = try db.cachedStatement(sql: """
+                INSERT INTO contact (tenant, account, remote, updated_at) VALUES (?, ?, ?, ?)
+                ON CONFLICT (tenant, account) DO UPDATE SET remote = excluded.remote, updated_at = excluded.updated_at
+                """)
+            for contact in contacts {
+                if let other = try String.fetchOne(clash, arguments: [contact.tenant, contact.remote, contact.account]) {
+                    throw StoreError(.constraint, "\(contact.remote) already has account \(other) in \(contact.tenant); it cannot also be \(contact.account)")
+                }
+                try upsert.execute(arguments: [contact.tenant, contact.account, contact.remote, now])
+            }
+        }
+    }
+
+    /// The contact for a native account, or `nil`.
+    public func contact(tenant: String, account: String) async throws(StoreError) -> ContactRecord? {
+        try await read("reading a contact") { db in
+            try String.fetchOne(db.cachedStatement(sql: "SELECT remote FROM contact WHERE tenant = ? AND account = ?"),
+                                arguments: [tenant, account]).map { ContactRecord(tenant: tenant, account: account, remote: $0) }
+        }
+    }
+
+    /// The contact standing for a remote user, or `nil`.
+    public func contact(tenant: String, remote: String) async throws(StoreError) -> ContactRecord? {
+        try await read("reading a contact") { db in
+            try String.fetchOne(db.cachedStatement(sql: "SELECT account FROM contact WHERE tenant = ? AND remote = ?"),
+                                arguments: [tenant, remote]).map { ContactRecord(tenant: tenant, account: $0, remote: remote) }
+        }
+    }
+
+    /// How many contacts a tenant has in the store.
+    public func contactCount(tenant: String) async throws(StoreError) -> Int {
+        try await read("counting contacts") { db in
+            try Int.fetchOne(db.cachedStatement(sql: "SELECT COUNT(*) FROM contact WHERE tenant = ?"), arguments: [tenant]) ?? 0
+        }
     }
 }

@@ -379,6 +379,24 @@ public struct ConsentRecord: Sendable, Hashable {
     public var updatedAt: Int64
 }
 
+// MARK: - Contacts
+
+/// A contact: the native account that stands, in a local user's app, for a user of another operator. Contacts in a
+/// node's config are for a handful of accounts; the store holds them in bulk (`parley contacts import`).
+public struct ContactRecord: Sendable, Hashable {
+    public var tenant: String
+    /// The native account id (WhatsApp phone_number_id, Page id, Instagram account id).
+    public var account: String
+    /// The remote user's MIMI URI.
+    public var remote: String
+
+    public init(tenant: String, account: String, remote: String) {
+        self.tenant = tenant
+        self.account = account
+        self.remote = remote
+    }
+}
+
 // MARK: - Retention and stats
 
 /// What ``ParleyStore/purge(tenant:rowsBefore:ciphertextBefore:)`` removed.

@@ -8,6 +8,9 @@ enum Schema {
         migrator.registerMigration("v1") { db in
             try db.execute(sql: v1)
         }
+        migrator.registerMigration("v2") { db in
+            try db.execute(sql: v2)
+        }
         return migrator
     }()
 
@@ -146,5 +149,21 @@ enum Schema {
             updated_at INTEGER NOT NULL,
             PRIMARY KEY (tenant, user)
         ) WITHOUT ROWID;
+        """
+
+    /// Millions of users: keys are looked up one at a time by key id (the id an envelope names) instead of being
+    /// loaded whole, and contacts (native account ↔ remote user) live here in bulk instead of only in the config.
+    static let v2 = """
+        CREATE INDEX key_material_by_id ON key_material (tenant, kind, key_id);
+
+        CREATE TABLE contact (
+            tenant     TEXT    NOT NULL,
+            account    TEXT    NOT NULL,
+            remote     TEXT    NOT NULL,
+            updated_at INTEGER NOT NULL,
+            PRIMARY KEY (tenant, account)
+        ) WITHOUT ROWID;
+        -- One account per remote user and tenant, so replies find their way back.
+        CREATE UNIQUE INDEX contact_by_remote ON contact (tenant, remote);
         """
 }

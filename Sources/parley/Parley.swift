@@ -8,7 +8,7 @@ struct Parley: AsyncParsableCommand {
         abstract: "Federation bridge between independently operated messaging apps.",
         subcommands: [
             ServeCommand.self, DemoCommand.self, TranslateCommand.self, ContentCommand.self,
-            AdapterCommand.self, ConfigCommand.self, UsersCommand.self, KeysCommand.self, StatusCommand.self,
+            AdapterCommand.self, ConfigCommand.self, UsersCommand.self, ContactsCommand.self, KeysCommand.self, StatusCommand.self,
             SimCommand.self, BenchCommand.self,
         ]
     )

@@ -95,4 +95,72 @@ struct CommandLineTests {
         #expect(missing.status != 0)
         #expect(missing.output.contains("webhook_secret_env") && missing.output.contains("WA_APP_SECRET"))
     }
+
+    @Test("parley users and contacts onboard many users from files: consent, keys ahead of time, stored contacts")
+    func bulkOnboarding() async throws {
+        let dir = NSTemporaryDirectory() + "parley-onboard-\(UUID().uuidString.prefix(8))"
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let config = dir + "/node.toml"
+        try """
+            [node]
+            domain = "whatsapp.example"
+            listen = "127.0.0.1:8443"
+            data_dir = "\(dir)/data"
+            signing_key_file = "\(dir)/node.key"
+
+            [[tenants]]
+            name = "wa"
+            adapter = "whatsapp"
+            api_base_url = "http://127.0.0.1:9"
+            webhook_secret = "secret"
+            verify_token = "verify"
+            access_token = "token"
+
+            [[peers]]
+            domain = "messenger.example"
+            url = "http://127.0.0.1:9"
+            signing_key = "11qYAYKxCrfVS/7TyWQHOg7hcvPapiMlrwIaaPcHURo="
+            """.write(toFile: config, atomically: true, encoding: .utf8)
+        let users = (0..<3_000).map { "1555\(String(format: "%07d", $0))" }
+        try ("# onboarding batch 1\n" + users.joined(separator: "\n") + "\n\n").write(toFile: dir + "/users.txt", atomically: true, encoding: .utf8)
+
+        let granted = try await parley(["users", "consent", "grant", "--config", config, "--file", dir + "/users.txt"])
+        #expect(granted.status == 0, "\(granted.output)")
+        #expect(granted.output.contains("granted: 3000 users"))
+        let listed = try await parley(["users", "consent", "list", "--config", config])
+        #expect(listed.output.split(separator: "\n").filter { $0.contains("\tgranted\t") }.count == 3_000)
+
+        // Keys need the node's signing key, which the node (or `parley keys generate`) creates.
+        let noKey = try await parley(["users", "keys", "issue", "--config", config, "--file", dir + "/users.txt"])
+        #expect(noKey.status != 0 && noKey.output.contains("node.key"), "\(noKey.output)")
+        let generated = try await parley(["keys", "generate", "--out", dir + "/node.key"])
+        #expect(generated.status == 0, "\(generated.output)")
+        let issued = try await parley(["users", "keys", "issue", "--config", config, "--file", dir + "/users.txt", "extra-user"])
+        #expect(issued.status == 0, "\(issued.output)")
+        #expect(issued.output.contains("issued keys: 3001 of 3001 users"), "\(issued.output)")
+        let again = try await parley(["users", "keys", "issue", "--config", config, "--file", dir + "/users.txt"])
+        #expect(again.output.contains("issued keys: 0 of 3000 users (3000 already had keys)"), "\(again.output)")
+
+        try """
+            # account remote
+            900000001 mimi://messenger.example/u/100
+            900000002,mimi://messenger.example/u/200
+            """.write(toFile: dir + "/contacts.txt", atomically: true, encoding: .utf8)
+        let imported = try await parley(["contacts", "import", "--config", config, "--file", dir + "/contacts.txt"])
+        #expect(imported.status == 0, "\(imported.output)")
+        #expect(imported.output.contains("imported 2 contact(s)"))
+        let shown = try await parley(["contacts", "show", "--config", config, "900000002", "mimi://messenger.example/u/100"])
+        #expect(shown.status == 0)
+        #expect(shown.output.contains("900000002\tmimi://messenger.example/u/200") && shown.output.contains("900000001\tmimi://messenger.example/u/100"))
+
+        // A bad line names file and line, and nothing of the file is imported.
+        try "900000003 mimi://messenger.example/u/300\n900000004 not-a-uri\n".write(toFile: dir + "/bad.txt", atomically: true, encoding: .utf8)
+        let bad = try await parley(["contacts", "import", "--config", config, "--file", dir + "/bad.txt"])
+        #expect(bad.status != 0 && bad.output.contains("bad.txt:2"), "\(bad.output)")
+        let clash = try await parley(["contacts", "import", "--config", config, "--file", dir + "/contacts.txt"])
+        #expect(clash.status == 0)  // re-running the same file is fine
+        let notThere = try await parley(["contacts", "show", "--config", config, "900000003"])
+        #expect(notThere.status != 0 && notThere.output.contains("no stored contact"))
+    }
 }

@@ -9,7 +9,7 @@ import Testing
         let store = try ParleyStore(path: path)
         defer { try? store.close() }
 
-        #expect(try await store.appliedMigrations() == ["v1"])
+        #expect(try await store.appliedMigrations() == ["v1", "v2"])
         #expect(try await store.scalarTexts("PRAGMA journal_mode") == ["wal"])
         #expect(try await store.writerPragma("synchronous") == "2")  // FULL
         let attributes = try FileManager.default.attributesOfItem(atPath: path)
@@ -29,7 +29,7 @@ import Testing
         #expect(FileManager.default.createFile(atPath: path, contents: Data()))
         let store = try ParleyStore(path: path)
         defer { try? store.close() }
-        #expect(try await store.appliedMigrations() == ["v1"])
+        #expect(try await store.appliedMigrations() == ["v1", "v2"])
         #expect(try await store.outboxDepth(tenant: "a.example", peer: "b.example") == 0)
     }
 
@@ -44,8 +44,26 @@ import Testing
         defer { try? second.close() }
         // schema_version changes with any DDL, so an unchanged value proves no migration ran again.
         #expect(try await second.scalarTexts("PRAGMA schema_version") == schemaVersion)
-        #expect(try await second.appliedMigrations() == ["v1"])
+        #expect(try await second.appliedMigrations() == ["v1", "v2"])
         #expect(try await second.outboxDepth(tenant: "a.example", peer: "b.example") == 1)
+    }
+
+    @Test func fileAtVersion1GainsKeyIdIndexAndContactTableAndKeepsItsKeys() async throws {
+        let dir = try TempDir()
+        let first = try ParleyStore(path: dir.path())
+        try await first.putKey(StoredKey(tenant: "a.example", kind: .userSecret, owner: "alice", keyId: "k1", material: Data([1]), createdAt: 1))
+        // Roll the file back to what a v1 node wrote.
+        try await first.unsafeExecute("DROP INDEX key_material_by_id")
+        try await first.unsafeExecute("DROP TABLE contact")
+        try await first.unsafeExecute("DELETE FROM grdb_migrations WHERE identifier = 'v2'")
+        try first.close()
+
+        let second = try ParleyStore(path: dir.path())
+        defer { try? second.close() }
+        #expect(try await second.appliedMigrations() == ["v1", "v2"])
+        #expect(try await second.scalarTexts("SELECT name FROM sqlite_master WHERE name = 'key_material_by_id'") == ["key_material_by_id"])
+        #expect(try await second.key(tenant: "a.example", kind: .userSecret, withId: "k1")?.owner == "alice")
+        #expect(try await second.contactCount(tenant: "a.example") == 0)
     }
 
     @Test func fileFromANewerParleyIsRefused() async throws {

@@ -69,6 +69,79 @@ import Testing
         #expect(try await !store.deleteKey(tenant: "a.example", kind: .userSecret, owner: "bob", keyId: "k1"))
     }
 
+    @Test func userKeysAreFoundByOwnerNewestFirstAndByIdAlone() async throws {
+        let dir = try TempDir()
+        let store = try ParleyStore(path: dir.path())
+        defer { try? store.close() }
+        try await store.putKeys([
+            StoredKey(tenant: "a.example", kind: .userSecret, owner: "alice", keyId: "old", material: Data([1]), createdAt: 10),
+            StoredKey(tenant: "a.example", kind: .userSecret, owner: "alice", keyId: "new", material: Data([2]), createdAt: 20),
+            StoredKey(tenant: "a.example", kind: .userBundle, owner: "alice", keyId: "new", material: Data([3]), createdAt: 20),
+            StoredKey(tenant: "x.example", kind: .userSecret, owner: "alice", keyId: "other", material: Data([4]), createdAt: 30),
+        ])
+        #expect(try await store.newestKey(tenant: "a.example", kind: .userSecret, owner: "alice")?.keyId == "new")
+        #expect(try await store.newestKey(tenant: "a.example", kind: .userSecret, owner: "bob") == nil)
+        #expect(try await store.key(tenant: "a.example", kind: .userSecret, withId: "old")?.material == Data([1]))
+        #expect(try await store.key(tenant: "a.example", kind: .userBundle, withId: "new")?.owner == "alice")
+        #expect(try await store.key(tenant: "a.example", kind: .userSecret, withId: "other") == nil)  // another tenant's
+    }
+
+    @Test func bulkKeyWriteIsAllOrNothing() async throws {
+        let dir = try TempDir()
+        let store = try ParleyStore(path: dir.path())
+        defer { try? store.close() }
+        let error = await #expect(throws: StoreError.self) {
+            try await store.putKeys([
+                StoredKey(tenant: "a.example", kind: .userSecret, owner: "alice", keyId: "k1", material: Data([1]), createdAt: 1),
+                StoredKey(tenant: "a.example", kind: .userSecret, owner: "bob", keyId: "k2", material: Data(), createdAt: 1),
+            ])
+        }
+        #expect(error?.code == .invalidArgument)
+        #expect(try await store.keys(tenant: "a.example", kind: .userSecret).isEmpty)
+    }
+
+    @Test func bulkConsentGrantRecordsEveryUserOnce() async throws {
+        let dir = try TempDir()
+        let store = try ParleyStore(path: dir.path())
+        defer { try? store.close() }
+        try await store.grantConsent(tenant: "a.example", user: "u0", now: 5)
+        try await store.grantConsent(tenant: "a.example", users: (0..<1_000).map { "u\($0)" }, now: 10)
+        let records = try await store.consents(tenant: "a.example", grantedOnly: true)
+        #expect(records.count == 1_000)
+        #expect(records.first { $0.user == "u0" }?.grantedAt == 5)  // the earlier grant keeps its time
+        #expect(records.first { $0.user == "u999" }?.grantedAt == 10)
+        await #expect(throws: StoreError.self) { try await store.grantConsent(tenant: "a.example", users: ["ok", ""], now: 20) }
+        #expect(try await !store.hasConsent(tenant: "a.example", user: "ok"))
+    }
+
+    @Test func contactsAreFoundByAccountAndByRemoteUser() async throws {
+        let dir = try TempDir()
+        let store = try ParleyStore(path: dir.path())
+        defer { try? store.close() }
+        let bob = "mimi://messenger.example/u/bob", carol = "mimi://messenger.example/u/carol"
+        try await store.putContacts([ContactRecord(tenant: "wa", account: "100", remote: bob),
+                                     ContactRecord(tenant: "wa", account: "200", remote: carol),
+                                     ContactRecord(tenant: "ig", account: "100", remote: carol)], now: 1)
+        #expect(try await store.contact(tenant: "wa", account: "100")?.remote == bob)
+        #expect(try await store.contact(tenant: "wa", remote: carol)?.account == "200")
+        #expect(try await store.contact(tenant: "ig", remote: carol)?.account == "100")
+        #expect(try await store.contact(tenant: "wa", account: "300") == nil)
+        #expect(try await store.contactCount(tenant: "wa") == 2)
+
+        // Re-pointing an account is allowed; giving a remote user a second account is not, and writes nothing.
+        let dave = "mimi://messenger.example/u/dave"
+        try await store.putContacts([ContactRecord(tenant: "wa", account: "100", remote: dave)], now: 2)
+        #expect(try await store.contact(tenant: "wa", account: "100")?.remote == dave)
+        #expect(try await store.contact(tenant: "wa", remote: bob) == nil)
+        let clash = await #expect(throws: StoreError.self) {
+            try await store.putContacts([ContactRecord(tenant: "wa", account: "400", remote: bob),
+                                         ContactRecord(tenant: "wa", account: "500", remote: carol)], now: 3)
+        }
+        #expect(clash?.code == .constraint)
+        #expect(clash?.message.contains("200") == true)
+        #expect(try await store.contact(tenant: "wa", account: "400") == nil)
+    }
+
     @Test func peerBundleCacheServesOnlyFreshBundles() async throws {
         let dir = try TempDir()
         let store = try ParleyStore(path: dir.path())
