@@ -12,7 +12,8 @@ public struct BenchOptions: Sendable {
     public var conversations = 16
     /// 1: WhatsApp → Messenger (two nodes); 3: WhatsApp → Messenger and Instagram (the three demo nodes).
     public var peers = 1
-    /// Users per app (nil: just enough for `conversations`).
+    /// Known users per app, onboarded with consent, contacts and keys before the run (nil: just enough for
+    /// `conversations`, keys issued on first use).
     public var users: Int?
     /// Offered rate of the fixed-rate phase, messages/s.
     public var rate = 100.0
@@ -26,6 +27,10 @@ public struct BenchOptions: Sendable {
     public var window = 256
     public var drainTimeout = 30.0
     public var logLevel = "warning"
+    /// Seconds the destination node(s) are down in the middle of the fixed-rate phase (0: no outage).
+    public var outage = 0.0
+    /// `limits.max_queue_per_peer` of every node (nil: the default).
+    public var maxQueue: Int?
 
     public init() {}
 }
@@ -64,6 +69,8 @@ public struct BenchResult: Sendable {
     public var cpuMsPerMessage: [String: Double]
     /// CPU time of each node during the saturation phase / its wall time (1.0 = one core busy).
     public var cpuCores: [String: Double]
+    /// With `outage`: what a peer outage did to the sending node.
+    public var outage: BenchOutage?
 
     public var limitRatio: Double { saturation.messagesPerSecond / raw.limitMessagesPerSecond }
 
@@ -86,9 +93,27 @@ public struct BenchResult: Sendable {
             ("size", String(options.size)), ("conversations", String(options.conversations)), ("peers", String(options.peers)),
             ("users", String(users)), ("batch", String(options.batch)), ("window", String(options.window)),
             ("lost", String(offered.sent - offered.delivered - offered.rejected + saturation.sent - saturation.delivered - saturation.rejected)),
-        ]
+        ] + (outage.map { o in [
+            ("outage_s", String(format: "%.1f", o.seconds)), ("outage_rss_before_mb", String(format: "%.1f", o.rssBeforeMiB)),
+            ("outage_rss_max_mb", String(format: "%.1f", o.rssMaxMiB)), ("outage_undelivered", String(o.undeliveredAtRecovery)),
+            ("outage_pushed_back", String(o.pushedBack)), ("outage_drain_s", String(format: "%.1f", o.drainSeconds)),
+        ] } ?? [])
         return pairs.map { "\($0.0)=\($0.1)" }.joined(separator: " ")
     }
+}
+
+/// A destination node taken down during the fixed-rate phase while the load goes on.
+public struct BenchOutage: Sendable {
+    public var seconds: Double
+    /// The sending node's VmRSS just before the outage and its maximum during it (sampled every 200 ms), MiB.
+    public var rssBeforeMiB: Double
+    public var rssMaxMiB: Double
+    /// Messages sent but not delivered when the peer came back (in the sender's outbox, or held by the app after a 503).
+    public var undeliveredAtRecovery: Int
+    /// Webhook POSTs the sending node answered 503 (queue full: the app redelivered them later).
+    public var pushedBack: Int
+    /// From the peer's restart until every message of the phase had arrived.
+    public var drainSeconds: Double
 }
 
 /// One end-to-end benchmark: real `parley serve` nodes, in-process fake app APIs, an in-process WhatsApp webhook
@@ -119,6 +144,9 @@ public struct BenchRun: Sendable {
     public static func validate(_ o: BenchOptions) throws {
         guard o.peers == 1 || o.peers == 3 else { throw HarnessError("bench.peers", "--peers must be 1 or 3") }
         guard o.size >= 16 else { throw HarnessError("bench.size", "--size must be at least 16 bytes (the text carries a sequence number)") }
+        guard o.outage >= 0, o.outage < 600, o.maxQueue.map({ $0 >= 1 }) ?? true else {
+            throw HarnessError("bench.outage", "--outage must be 0–600 seconds and --max-queue at least 1")
+        }
         for app in destinations(peers: o.peers) where o.size > textLimit[app]! {
             throw HarnessError("bench.size", "--size \(o.size) exceeds \(app)'s native text limit of \(textLimit[app]!) (the \(app) adapter refuses it); "
                 + "use --size ≤ \(destinations(peers: o.peers).map { textLimit[$0]! }.min()!) with --peers \(o.peers)")
@@ -143,7 +171,8 @@ public struct BenchRun: Sendable {
         let perDest = (options.conversations + dests.count - 1) / dests.count
         let users = options.users ?? max(1, Int(Double(perDest).squareRoot().rounded(.up)))
         let federation = try Federation(executable: executable, configDirectory: templates, workDirectory: workDirectory,
-                                        logLevel: options.logLevel, extraUsers: users - 1)
+                                        logLevel: options.logLevel, extraUsers: users - 1,
+                                        limits: options.maxQueue.map { ["max_queue_per_peer": String($0)] } ?? [:])
         let wa = federation.op("whatsapp")
         // Conversation c: WhatsApp user i → the account standing for user k of the destination app.
         var conversations: [Conversation] = []
@@ -198,9 +227,23 @@ public struct BenchRun: Sendable {
             say(String(format: "  warm-up: %d messages delivered in %.1f s", recorder.snapshot(phase: 0).arrived, Double(benchNow() - warmStart) / 1e9))
 
             let offeredStart = benchNow()
-            try await generator.fixedRate(options.rate, duration: options.duration, phase: 1)
+            var outage: (result: BenchOutage, restartedAt: UInt64)?
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                group.addTask { try await generator.fixedRate(options.rate, duration: options.duration, phase: 1) }
+                if options.outage > 0 {
+                    outage = try await takeDown(dests, of: federation, for: options.outage, after: options.duration / 4,
+                                                generator: generator, recorder: recorder)
+                }
+                try await group.waitForAll()
+            }
             let offeredSendSeconds = Double(benchNow() - offeredStart) / 1e9
             try await drain(recorder, phase: 1, timeout: options.drainTimeout)
+            if var o = outage?.result, let restartedAt = outage?.restartedAt {
+                o.drainSeconds = Double(benchNow() - restartedAt) / 1e9
+                outage?.result = o
+                say(String(format: "  outage of %.1f s: sender RSS %.1f → max %.1f MiB; %d undelivered at recovery, %d webhooks pushed back (503); drained %.1f s after the peer returned",
+                           o.seconds, o.rssBeforeMiB, o.rssMaxMiB, o.undeliveredAtRecovery, o.pushedBack, o.drainSeconds))
+            }
 
             let cpuBefore = apps.map { app in federation.node(app).pid.flatMap(Self.cpuSeconds) ?? 0 }
             let saturationStart = benchNow()
@@ -229,12 +272,36 @@ public struct BenchRun: Sendable {
                 options: options, users: users, apps: apps,
                 offered: Self.phaseResult("offered \(Int(options.rate)) msg/s", recorder.snapshot(phase: 1), sendSeconds: offeredSendSeconds),
                 saturation: Self.phaseResult("saturation", recorder.snapshot(phase: 2), sendSeconds: saturationSendSeconds),
-                peakRSS: rss, raw: raw, duplicates: recorder.duplicates, cpuMsPerMessage: cpuPerMessage, cpuCores: cpuCores)
+                peakRSS: rss, raw: raw, duplicates: recorder.duplicates, cpuMsPerMessage: cpuPerMessage, cpuCores: cpuCores,
+                outage: outage?.result)
         } catch {
             if let client { try? await client.shutdown() }
             await stopAll(federation, fakes)
             throw error
         }
+    }
+
+    /// Stops the destination nodes `after` seconds, samples the sender's memory while they are down, restarts them.
+    /// Returns what it saw and when the nodes were back (the caller measures the drain from there).
+    func takeDown(_ apps: [String], of federation: Federation, for seconds: Double, after delay: Double,
+                  generator: LoadGenerator, recorder: BenchRecorder) async throws -> (result: BenchOutage, restartedAt: UInt64) {
+        try await Task.sleep(for: .seconds(delay))
+        let sender = federation.node("whatsapp").pid
+        func rssMiB() -> Double { sender.flatMap(Self.currentRSSKiB).map { Double($0) / 1024 } ?? 0 }
+        let before = rssMiB()
+        let pushedBefore = generator.pushedBack
+        for app in apps { await federation.node(app).stop() }
+        say(String(format: "  outage: %@ down for %.1f s", apps.joined(separator: ", "), seconds))
+        var maxRSS = before
+        let end = benchNow() + UInt64(seconds * 1e9)
+        while benchNow() < end {
+            try await Task.sleep(for: .milliseconds(200))
+            maxRSS = max(maxRSS, rssMiB())
+        }
+        let undelivered = recorder.outstanding(phase: 1)
+        for app in apps { try await federation.restartNode(app) }
+        return (BenchOutage(seconds: seconds, rssBeforeMiB: before, rssMaxMiB: maxRSS, undeliveredAtRecovery: undelivered,
+                            pushedBack: generator.pushedBack - pushedBefore, drainSeconds: 0), benchNow())
     }
 
     func stopAll(_ federation: Federation, _ fakes: [FakeNativeAPI]) async {
@@ -253,10 +320,22 @@ public struct BenchRun: Sendable {
     }
 
     /// Waits until everything sent in `phase` arrived or was refused (or `timeout` seconds passed: the rest is lost).
+    /// Waits until every message of the phase arrived, or nothing arrived for `timeout` seconds (then says so: the
+    /// next phase would otherwise measure this one's backlog).
     func drain(_ recorder: BenchRecorder, phase: Int, timeout: Double) async throws {
-        let deadline = benchNow() + UInt64(timeout * 1e9)
-        while recorder.outstanding(phase: phase) > 0, benchNow() < deadline {
+        var outstanding = recorder.outstanding(phase: phase)
+        var deadline = benchNow() + UInt64(timeout * 1e9)
+        while outstanding > 0 {
+            if benchNow() >= deadline {
+                say("  warning: \(outstanding) message(s) of this phase still undelivered after \(Int(timeout)) s without progress")
+                return
+            }
             try await Task.sleep(for: .milliseconds(10))
+            let now = recorder.outstanding(phase: phase)
+            if now != outstanding {
+                outstanding = now
+                deadline = benchNow() + UInt64(timeout * 1e9)
+            }
         }
     }
 
@@ -283,10 +362,17 @@ public struct BenchRun: Sendable {
     }
 
     /// VmHWM (peak resident set) of a process, KiB.
-    public static func peakRSSKiB(pid: Int32) -> Int? {
+    /// VmRSS of a process, KiB.
+    public static func currentRSSKiB(pid: Int32) -> Int? { statusField("VmRSS:", pid: pid) }
+
+    /// VmHWM (peak resident set) of a process, KiB.
+    public static func peakRSSKiB(pid: Int32) -> Int? { statusField("VmHWM:", pid: pid) }
+
+    /// A `kB` field of /proc/<pid>/status.
+    static func statusField(_ name: String, pid: Int32) -> Int? {
         guard let text = try? String(contentsOfFile: "/proc/\(pid)/status", encoding: .utf8) else { return nil }
-        for line in text.split(separator: "\n") where line.hasPrefix("VmHWM:") {
-            return Int(line.dropFirst(6).trimmingCharacters(in: .whitespaces).split(separator: " ").first ?? "")
+        for line in text.split(separator: "\n") where line.hasPrefix(name) {
+            return Int(line.dropFirst(name.count).trimmingCharacters(in: .whitespaces).split(separator: " ").first ?? "")
         }
         return nil
     }
@@ -302,7 +388,11 @@ final class LoadGenerator: Sendable {
     let recorder: BenchRecorder
     let runTag: String
     private let nextSeq = Atomic<Int>(0)
+    private let pushedBackCount = Atomic<Int>(0)
     private let secret = Array(Federation.appSecret.utf8)
+
+    /// POSTs the node answered 503 (it pushed back; the POST was redelivered later, as the apps do).
+    var pushedBack: Int { pushedBackCount.load(ordering: .relaxed) }
 
     init(http: HTTPClient, url: String, conversations: [BenchRun.Conversation], size: Int, batch: Int, recorder: BenchRecorder, runTag: String) {
         self.http = http
@@ -342,9 +432,11 @@ final class LoadGenerator: Sendable {
         return Array(#"{"object":"whatsapp_business_account","entry":[{"id":"102290129340398","changes":[\#(changes.joined(separator: ","))]}]}"#.utf8)
     }
 
-    /// Posts one batch; records the send time (POST start) and refusals. Returns whether the node accepted it.
+    /// Posts one batch as the apps do: a 5xx or 429 (the node pushing back, or down) is redelivered after its
+    /// Retry-After (else 200 ms doubling to 2 s) for up to `redeliverFor`; latency counts from the first POST.
+    /// Returns whether the node accepted it; a 4xx or giving up counts the messages as refused.
     @discardableResult
-    func post(_ seqs: [Int], phase: Int) async -> Bool {
+    func post(_ seqs: [Int], phase: Int, redeliverFor: Duration = .seconds(120)) async -> Bool {
         let bytes = body(seqs)
         var request = HTTPClientRequest(url: url)
         request.method = .POST
@@ -352,11 +444,23 @@ final class LoadGenerator: Sendable {
         request.headers.add(name: "X-Hub-Signature-256", value: "sha256=" + Hashing.hmacSHA256(key: secret, message: bytes).map { String(format: "%02x", $0) }.joined())
         request.body = .bytes(bytes)
         recorder.sent(seqs, at: benchNow(), phase: phase)
-        do {
-            let response = try await http.execute(request, timeout: .seconds(60))
-            _ = try await response.body.collect(upTo: 1 << 16)
-            if response.status.code == 200 { return true }
-        } catch {}
+        let giveUp = ContinuousClock.now + redeliverFor
+        var backoff = Duration.milliseconds(200)
+        while true {
+            var wait = backoff
+            do {
+                let response = try await http.execute(request, timeout: .seconds(60))
+                _ = try await response.body.collect(upTo: 1 << 16)
+                let code = response.status.code
+                if code == 200 { return true }
+                guard code >= 500 || code == 429 else { break }
+                if code == 503 { pushedBackCount.wrappingAdd(1, ordering: .relaxed) }
+                if let seconds = response.headers.first(name: "Retry-After").flatMap(Int.init) { wait = .seconds(seconds) }
+            } catch {}
+            guard ContinuousClock.now + wait < giveUp else { break }
+            try? await Task.sleep(for: wait)
+            backoff = min(backoff * 2, .seconds(2))
+        }
         recorder.rejected(seqs, phase: phase)
         return false
     }

@@ -58,8 +58,10 @@ public final class Federation: Sendable {
     ///     tests that need many conversations. The contacts of users 1–7 are written in the configs, the rest are
     ///     loaded into the nodes' stores by ``importContacts()`` (`parley contacts import`), as an operator would.
     ///   - captureFederation: route node-to-node traffic through ``CapturingProxy``s that keep every body.
+    ///   - limits: `[limits]` keys to set in every node's config (TOML values, e.g. `["max_queue_per_peer": "3"]`).
     public init(executable: String, configDirectory: String, workDirectory: String, operators: [Operator] = Operator.demo,
-                logLevel: String = "info", extraUsers: Int = 0, captureFederation: Bool = false, http: HTTPClient = .shared) throws {
+                logLevel: String = "info", extraUsers: Int = 0, captureFederation: Bool = false, limits: [String: String] = [:],
+                http: HTTPClient = .shared) throws {
         self.extraUsers = extraUsers
         self.executable = executable
         self.configDirectory = configDirectory
@@ -111,6 +113,11 @@ public final class Federation: Sendable {
             }
             var text = template
             for (key, value) in values { text = text.replacingOccurrences(of: "${\(key)}", with: value) }
+            if !limits.isEmpty {
+                guard text.contains("\n[limits]\n") else { throw HarnessError("harness.config", "\(configDirectory)/\(op.app).toml has no [limits] table to extend") }
+                let lines = limits.sorted { $0.key < $1.key }.map { "\($0.key) = \($0.value)\n" }.joined()
+                text = text.replacingOccurrences(of: "\n[limits]\n", with: "\n[limits]\n" + lines)
+            }
             var stored = ""
             for remote in peers where extraUsers > 0 {
                 for k in 1...extraUsers {

@@ -35,6 +35,7 @@ public final class BridgeNode: Sendable {
     let store: ParleyStore
     let nodeKey: NodeSigningKey
     let contacts: ContactDirectory
+    let queues: QueueGauge
     let tenants: [String: TenantRuntime]
     let tenantsByDomain: [String: TenantRuntime]
     let peers: [String: PeerRuntime]
@@ -103,6 +104,7 @@ public final class BridgeNode: Sendable {
         self.http = HTTPClient(eventLoopGroupProvider: .singleton, configuration: httpConfig)
         self.keys = KeyDirectory(store: store, nodeKey: nodeKey, http: http, cacheEntries: config.limits.keyCacheEntries, logger: logger)
         self.contacts = ContactDirectory(store: store, cacheEntries: config.limits.keyCacheEntries)
+        self.queues = QueueGauge(store: store, limit: config.limits.maxQueuePerPeer)
         self.sealing = Sealing(pairCacheEntries: config.limits.pairCacheEntries)
         self.wakeups = Wakeups()
         self.ingress = IngressCommitter(store: store, maxBatch: 64)

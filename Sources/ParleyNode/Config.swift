@@ -131,6 +131,10 @@ public struct Limits: Sendable, Hashable {
     /// ≤ 1 KiB an entry); the rest are read from the store when used, so memory does not grow with the number of
     /// known users.
     public var keyCacheEntries = 10_000
+    /// Envelopes queued for one peer (outbox) or from one peer (inbox) before the node pushes back with 503 and
+    /// Retry-After (webhooks from the app, transactions from the peer), so a slow peer or app fills neither memory
+    /// nor the disk without bound.
+    public var maxQueuePerPeer = 100_000
     public init() {}
 }
 
@@ -316,6 +320,7 @@ struct ConfigReader {
             limits.referenceWaitSeconds = try int(l, "reference_wait_seconds", at: "limits", default: limits.referenceWaitSeconds, range: 0...86_400)
             limits.pairCacheEntries = try int(l, "pair_cache_entries", at: "limits", default: limits.pairCacheEntries, range: 8...10_000_000)
             limits.keyCacheEntries = try int(l, "key_cache_entries", at: "limits", default: limits.keyCacheEntries, range: 8...10_000_000)
+            limits.maxQueuePerPeer = try int(l, "max_queue_per_peer", at: "limits", default: limits.maxQueuePerPeer, range: 1...100_000_000)
         }
 
         var logLevel = "info", logFormat = "text", metricsEnabled = true

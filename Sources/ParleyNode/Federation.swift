@@ -54,6 +54,13 @@ extension BridgeNode {
 
     /// `PUT /v1/send/{txnId}` from `origin`, already authenticated: open, apply policy, store, answer per envelope.
     func receiveTransaction(txnId: String, origin peerDomain: String, body: TransactionBody) async throws -> TransactionAnswer {
+        // A slow app here: the peer keeps the envelopes in its outbox until our inbox has room again.
+        for tenant in tenants.values {
+            let depth = try await queues.depth(.inbox, tenant: tenant.name, peer: peerDomain)
+            if depth >= queues.limit {
+                throw QueueFull(queue: .inbox, tenant: tenant.name, peer: peerDomain, depth: depth, retryAfterSeconds: queues.retryAfterSeconds)
+            }
+        }
         var results: [TransactionAnswer.Result] = []
         // Accepted envelopes grouped by tenant, so each tenant's batch commits in one transaction.
         var accepted: [String: [(index: Int, envelope: InboundEnvelope)]] = [:]
@@ -283,7 +290,7 @@ struct PeerSender: Service {
             _ = try await node.store.deadLetterOutbox(tenant: tenant.name, dead, now: after)
             for letter in dead { node.metrics.failed(tenant: tenant.name, peer: peer, reason: letter.reason.rawValue) }
         }
-        node.metrics.queueDepth(peer: peer, depth: try await node.store.outboxDepth(tenant: tenant.name, peer: peer))
+        node.metrics.queueDepth(peer: peer, depth: try await node.queues.depth(.outbox, tenant: tenant.name, peer: peer))
         return (true, nil)
     }
 

@@ -68,7 +68,9 @@ struct HTTPService: Service {
                 return Self.error(.contentTooLarge, code: "webhook.too_large", "the body is over \(node.config.limits.maxWebhookBodyBytes) bytes")
             }
             let answer = await node.handleWebhook(tenantName: name, body: Array(buffer: body), signature: request.headers[.init("X-Hub-Signature-256")!])
-            return Response(status: .init(code: answer.status), body: .init(byteBuffer: ByteBuffer(string: answer.message + "\n")))
+            var headers = HTTPFields()
+            if let seconds = answer.retryAfterSeconds { headers[.retryAfter] = String(seconds) }
+            return Response(status: .init(code: answer.status), headers: headers, body: .init(byteBuffer: ByteBuffer(string: answer.message + "\n")))
         }
         router.put("/v1/send/:txn") { request, context -> Response in
             let txn = try context.parameters.require("txn")
@@ -103,6 +105,11 @@ struct HTTPService: Service {
             }
             do {
                 return try Self.json(try await node.receiveTransaction(txnId: txn, origin: signature.origin, body: parsed))
+            } catch let full as QueueFull {
+                node.logger.notice("transaction pushed back", metadata: ["peer": .string(full.peer), "code": .string(full.code), "depth": .stringConvertible(full.depth)])
+                var response = Self.error(.serviceUnavailable, code: full.code, full.description)
+                response.headers[.retryAfter] = String(full.retryAfterSeconds)
+                return response
             } catch {
                 node.logger.error("could not store transaction", metadata: ["error": .string("\(error)")])
                 return Self.error(.serviceUnavailable, code: "federation.unavailable", "storage unavailable; retry")

@@ -9,6 +9,8 @@ import ParleyStore
 struct WebhookAnswer: Sendable {
     var status: Int
     var message: String
+    /// Seconds for the app to wait before redelivering (503 only).
+    var retryAfterSeconds: Int?
 }
 
 extension BridgeNode {
@@ -64,6 +66,16 @@ extension BridgeNode {
             }
         }
         do {
+            // A slow or absent peer: nothing of this webhook is stored, the app keeps it and redelivers later.
+            for peer in peersToWake.sorted() {
+                let depth = try await queues.depth(.outbox, tenant: tenantName, peer: peer)
+                if depth >= queues.limit {
+                    let full = QueueFull(queue: .outbox, tenant: tenantName, peer: peer, depth: depth, retryAfterSeconds: queues.retryAfterSeconds)
+                    metrics.failed(tenant: tenantName, peer: peer, reason: full.code)
+                    logger.notice("webhook pushed back", metadata: ["tenant": .string(tenantName), "peer": .string(peer), "code": .string(full.code), "depth": .stringConvertible(depth)])
+                    return WebhookAnswer(status: 503, message: full.description, retryAfterSeconds: full.retryAfterSeconds)
+                }
+            }
             for (event, refusal) in notices {
                 try await queueFailureNotice(tenant: tenant, event: event, refusal: refusal, now: receivedAt)
                 batch.append(IngressEvent(tenant: tenant.name, app: tenant.app, nativeEventKey: Self.eventKey(event), receivedAt: receivedAt, envelopes: []))

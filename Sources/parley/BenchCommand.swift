@@ -21,7 +21,7 @@ struct BenchCommand: AsyncParsableCommand {
     @Option(name: .long, help: "1: WhatsApp → Messenger (2 nodes); 3: WhatsApp → Messenger and Instagram (3 nodes).")
     var peers = 1
 
-    @Option(name: .long, help: "Users per app (default: just enough for --conversations).")
+    @Option(name: .long, help: "Known users per app, onboarded before the run with consent, stored contacts and keys issued ahead of time (default: just enough for --conversations, keys on first use).")
     var users: Int?
 
     @Option(name: .long, help: "Offered rate of the fixed-rate phase, messages per second.")
@@ -38,6 +38,12 @@ struct BenchCommand: AsyncParsableCommand {
 
     @Option(name: .long, help: "At saturation, at most this many messages sent but not yet delivered (bounds the queue; latency ≈ window / throughput).")
     var window = 256
+
+    @Option(name: .long, help: "Take the destination node(s) down for this many seconds in the middle of the fixed-rate phase (the load goes on): shows where the backlog goes, the sender's memory meanwhile, and the drain.")
+    var outage: Double = 0
+
+    @Option(name: .long, help: "limits.max_queue_per_peer of every node (default: the node's default): at this many queued envelopes a node answers 503 + Retry-After.")
+    var maxQueue: Int?
 
     @Option(name: .long, help: "Directory with the demo config templates (default: Config/demo).")
     var configs: String?
@@ -57,6 +63,8 @@ struct BenchCommand: AsyncParsableCommand {
         o.concurrency = concurrency
         o.window = window
         o.drainTimeout = quick ? 10 : 30
+        o.outage = outage
+        o.maxQueue = maxQueue
         do { try BenchRun.validate(o) } catch { throw ValidationError("\(error)") }
 
         let templates = try configs ?? DemoCommand.findTemplates()

@@ -163,4 +163,21 @@ struct CommandLineTests {
         let notThere = try await parley(["contacts", "show", "--config", config, "900000003"])
         #expect(notThere.status != 0 && notThere.output.contains("no stored contact"))
     }
+
+    @Test("parley bench runs real nodes end to end, through a peer outage, and ends with its key=value line")
+    func benchSmoke() async throws {
+        let result = try await parley(["bench", "--duration", "2", "--conversations", "4", "--rate", "40", "--outage", "1",
+                                       "--max-queue", "10", "--configs", E2E.repository + "/Config/demo"])
+        #expect(result.status == 0, "\(result.output)")
+        let last = result.output.split(separator: "\n").last.map(String.init) ?? ""
+        let values = Dictionary(last.split(separator: " ").compactMap { pair -> (String, String)? in
+            let parts = pair.split(separator: "=", maxSplits: 1)
+            return parts.count == 2 ? (String(parts[0]), String(parts[1])) : nil
+        }, uniquingKeysWith: { $1 })
+        for key in ["msgs_per_s", "p50_ms", "p99_ms", "peak_rss_mb", "limit_ratio", "outage_rss_max_mb", "outage_drain_s"] {
+            #expect(values[key].flatMap(Double.init) != nil, "\(key) missing in: \(last)")
+        }
+        #expect(values["lost"] == "0", "\(result.output)")
+        #expect((values["msgs_per_s"].flatMap(Double.init) ?? 0) > 0)
+    }
 }

@@ -151,6 +151,66 @@ struct FederationTests {
         }
     }
 
+    @Test("full queues push back along the chain with 503 + Retry-After (absent peer → app, slow app → peer), losing and doubling nothing")
+    func fullQueuesPushBack() async throws {
+        try await E2E.withFederation(limits: ["max_queue_per_peer": "3"]) { federation in
+            let ig = federation.op("instagram"), fb = federation.op("messenger")
+            @Sendable func log(_ app: String) -> String {
+                (try? String(contentsOfFile: "\(federation.dataDirectory)/\(app)/node.log", encoding: .utf8)) ?? ""
+            }
+            @Sendable func inbox() async throws -> [String] {
+                try await federation.sim("messenger").mailbox(of: fb.user).inbox.compactMap(\.text)
+            }
+
+            // First contact while both are up, so the recipient's key bundle is known when the peer goes away.
+            _ = try await federation.sim("instagram").send(from: ig.user, to: ig.accounts["messenger"]!, text: "hello")
+            _ = try await eventually("the first message", timeout: .seconds(30), every: .milliseconds(100)) {
+                try await inbox().contains("hello") ? true : nil
+            }
+
+            // An absent peer: the Instagram node's outbox to it fills to the limit, then the app's webhooks are refused
+            // (503 + Retry-After) and redelivered by the app until the peer is back.
+            await federation.node("messenger").stop()
+            let first = ["hello"] + (0..<8).map { "while the peer is down #\($0)" }
+            for text in first.dropFirst() {
+                _ = try await federation.sim("instagram").send(from: ig.user, to: ig.accounts["messenger"]!, text: text)
+                try await Task.sleep(for: .milliseconds(300))
+            }
+            _ = try await eventually("the Instagram node pushes back on its app", timeout: .seconds(30), every: .milliseconds(200)) {
+                log("instagram").contains("webhook pushed back") ? true : nil
+            }
+            let refused = try await eventually("the app sees the 503", timeout: .seconds(10), every: .milliseconds(100)) {
+                let pushedBack = try await federation.sim("instagram").deliveries().filter { $0.lastStatus == 503 }
+                return pushedBack.isEmpty ? nil : pushedBack
+            }
+            #expect(refused.allSatisfy { $0.state == "pending" }, "a refused webhook stays with the app until accepted")
+            try await federation.restartNode("messenger")
+            let afterOutage = try await eventually("everything after the outage", timeout: .seconds(120), every: .milliseconds(200)) {
+                let texts = try await inbox()
+                return Set(first).isSubset(of: Set(texts)) ? texts : nil
+            }
+            #expect(afterOutage.count == first.count, "each message exactly once: \(afterOutage)")
+
+            // A slow app: the Messenger node's inbox from Instagram fills while its app fails, so it refuses the next
+            // transactions (503 + Retry-After); Instagram keeps them in its outbox and sends them once there is room.
+            try await federation.sim("messenger").setFault(SimFault(mode: "error500"))
+            let second = (0..<8).map { "while the app is failing #\($0)" }
+            for text in second[..<4] { _ = try await federation.sim("instagram").send(from: ig.user, to: ig.accounts["messenger"]!, text: text) }
+            try await Task.sleep(for: .milliseconds(1_500))
+            for text in second[4...] { _ = try await federation.sim("instagram").send(from: ig.user, to: ig.accounts["messenger"]!, text: text) }
+            _ = try await eventually("the Messenger node pushes back on its peer", timeout: .seconds(30), every: .milliseconds(200)) {
+                log("messenger").contains("transaction pushed back") ? true : nil
+            }
+            try await federation.sim("messenger").clearFaults()
+            let all = try await eventually("everything after the slow app recovered", timeout: .seconds(120), every: .milliseconds(200)) {
+                let texts = try await inbox()
+                return Set(first + second).isSubset(of: Set(texts)) ? texts : nil
+            }
+            #expect(all.count == first.count + second.count, "each message exactly once: \(all)")
+            #expect(!log("instagram").contains("app delivery failed") && !log("messenger").contains("app delivery failed"))
+        }
+    }
+
     @Test("an app answering 500s and 429s gets every message exactly once")
     func appErrorsAreRetried() async throws {
         try await E2E.withFederation { federation in

@@ -23,13 +23,13 @@ enum E2E {
     /// A fresh federation in a temporary directory; always stopped, even when the body throws.
     static func withFederation<T: Sendable>(
         extraUsers: Int = 0, captureFederation: Bool = false, start: Bool = true, logLevel: String = "notice",
-        _ body: (Federation) async throws -> T
+        limits: [String: String] = [:], _ body: (Federation) async throws -> T
     ) async throws -> T {
         try #require(FileManager.default.isExecutableFile(atPath: executable), "build parley first (`swift build`): \(executable)")
         let work = NSTemporaryDirectory() + "parley-e2e-\(UUID().uuidString.prefix(8))"
         let federation = try Federation(
             executable: executable, configDirectory: repository + "/Config/demo", workDirectory: work,
-            logLevel: logLevel, extraUsers: extraUsers, captureFederation: captureFederation)
+            logLevel: logLevel, extraUsers: extraUsers, captureFederation: captureFederation, limits: limits)
         do {
             if start { try await federation.start() }
             let result = try await body(federation)

@@ -50,6 +50,19 @@ struct ConfigTests {
         #expect(config.tenants[0].contacts == [Contact(account: "1001", remote: "mimi://messenger.example/u/42")])
         #expect(config.peers[0].serves == ["messenger.example"])
         #expect(config.limits.clockSkewSeconds == 300)
+        #expect(config.limits.maxQueuePerPeer == 100_000)
+        #expect(config.limits.keyCacheEntries == 10_000)
+    }
+
+    @Test("queue and cache limits are read from [limits] and checked against their ranges")
+    func queueAndCacheLimits() throws {
+        let tuned = Self.valid + "\n[limits]\nmax_queue_per_peer = 500\nkey_cache_entries = 64\n"
+        let config = try NodeConfig.parse(tuned, file: "node.toml", environment: ["WA_SECRET": "s3cret"])
+        #expect(config.limits.maxQueuePerPeer == 500 && config.limits.keyCacheEntries == 64)
+        let error = #expect(throws: ConfigError.self) {
+            try NodeConfig.parse(Self.valid + "\n[limits]\nmax_queue_per_peer = 0\n", file: "node.toml", environment: ["WA_SECRET": "s3cret"])
+        }
+        #expect(error?.key == "limits.max_queue_per_peer")
     }
 
     @Test("secrets never print", arguments: ["\\(secret)", "debug"])
