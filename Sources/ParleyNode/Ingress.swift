@@ -46,6 +46,11 @@ extension BridgeNode {
                     batch.append(ingress)
                     ingress.envelopes.forEach { peersToWake.insert($0.peer) }
                 }
+            } catch let full as QueueFull {
+                // A slow or absent peer: nothing of this webhook is stored, the app keeps it and redelivers later.
+                metrics.failed(tenant: tenantName, peer: full.peer, reason: full.code)
+                logger.notice("webhook pushed back", metadata: ["tenant": .string(tenantName), "peer": .string(full.peer), "code": .string(full.code), "depth": .stringConvertible(full.depth)])
+                return WebhookAnswer(status: 503, message: full.description, retryAfterSeconds: full.retryAfterSeconds)
             } catch let refusal as Refusal {
                 if refusal.retryable {
                     // Nothing was stored; the app retries the webhook later (a peer's keys were unreachable).
@@ -66,16 +71,6 @@ extension BridgeNode {
             }
         }
         do {
-            // A slow or absent peer: nothing of this webhook is stored, the app keeps it and redelivers later.
-            for peer in peersToWake.sorted() {
-                let depth = try await queues.depth(.outbox, tenant: tenantName, peer: peer)
-                if depth >= queues.limit {
-                    let full = QueueFull(queue: .outbox, tenant: tenantName, peer: peer, depth: depth, retryAfterSeconds: queues.retryAfterSeconds)
-                    metrics.failed(tenant: tenantName, peer: peer, reason: full.code)
-                    logger.notice("webhook pushed back", metadata: ["tenant": .string(tenantName), "peer": .string(peer), "code": .string(full.code), "depth": .stringConvertible(depth)])
-                    return WebhookAnswer(status: 503, message: full.description, retryAfterSeconds: full.retryAfterSeconds)
-                }
-            }
             for (event, refusal) in notices {
                 try await queueFailureNotice(tenant: tenant, event: event, refusal: refusal, now: receivedAt)
                 batch.append(IngressEvent(tenant: tenant.name, app: tenant.app, nativeEventKey: Self.eventKey(event), receivedAt: receivedAt, envelopes: []))
@@ -138,6 +133,11 @@ extension BridgeNode {
             throw Refusal.senderNoConsent(senderURI)
         }
         guard let peer = peerFor(domain: remote.domain) else { throw Refusal.noRoute(remote.domain) }
+        // Before any sealing: a pushed-back webhook comes again, and must not cost a seal each time.
+        let depth = try await queues.depth(.outbox, tenant: tenant.name, peer: peer.config.domain)
+        if depth >= queues.limit {
+            throw QueueFull(queue: .outbox, tenant: tenant.name, peer: peer.config.domain, depth: depth, retryAfterSeconds: queues.retryAfterSeconds)
+        }
         try tenant.policy.checkRate(peer: remote.domain)
 
         let conversation = ConversationKey(localUser: event.sender, account: account)
