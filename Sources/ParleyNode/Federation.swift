@@ -54,13 +54,6 @@ extension BridgeNode {
 
     /// `PUT /v1/send/{txnId}` from `origin`, already authenticated: open, apply policy, store, answer per envelope.
     func receiveTransaction(txnId: String, origin peerDomain: String, body: TransactionBody) async throws -> TransactionAnswer {
-        // A slow app here: the peer keeps the envelopes in its outbox until our inbox has room again.
-        for tenant in tenants.values {
-            let depth = try await queues.depth(.inbox, tenant: tenant.name, peer: peerDomain)
-            if depth >= queues.limit {
-                throw QueueFull(queue: .inbox, tenant: tenant.name, peer: peerDomain, depth: depth, retryAfterSeconds: queues.retryAfterSeconds)
-            }
-        }
         var results: [TransactionAnswer.Result] = []
         // Accepted envelopes grouped by tenant, so each tenant's batch commits in one transaction.
         var accepted: [String: [(index: Int, envelope: InboundEnvelope)]] = [:]
@@ -77,6 +70,14 @@ extension BridgeNode {
             } catch {
                 results.append(.init(id: "", status: "rejected", code: error.code.rawValue, message: error.message, retryable: false))
                 continue
+            }
+            // A slow app here: the whole transaction waits in the peer's outbox until our inbox has room again
+            // (nothing of it is stored yet).
+            if let tenant = tenantsByDomain[header.destination] {
+                let depth = try await queues.depth(.inbox, tenant: tenant.name, peer: peerDomain)
+                if depth >= queues.limit {
+                    throw QueueFull(queue: .inbox, tenant: tenant.name, peer: peerDomain, depth: depth, retryAfterSeconds: queues.retryAfterSeconds)
+                }
             }
             let idHex = Hex.encode(header.envelopeId)
             results.append(.init(id: idHex, status: "pending"))
