@@ -17,18 +17,17 @@ let sharedFixtures = "/work/shared/fixtures/native"
         "instagram_send_text.json", "instagram_send_image.json", "instagram_send_reaction.json",
     ]
 
-    @Test func everyEmbeddedFixtureHasATest() {
+    @Test func everyFixtureCopyHasATest() {
         #expect(Set(NativeFixtures.all.keys) == Self.covered)
     }
 
     @Test(.enabled(if: FileManager.default.fileExists(atPath: sharedFixtures)))
-    func embeddedCopiesMatchTheSharedFixtures() throws {
+    func repositoryCopiesMatchTheSharedFixtures() throws {
         let names = try FileManager.default.contentsOfDirectory(atPath: sharedFixtures).filter { $0.hasSuffix(".json") }
         #expect(Set(names) == Set(NativeFixtures.all.keys))
         for name in names {
             let original = try String(contentsOfFile: "\(sharedFixtures)/\(name)", encoding: .utf8)
-            // The embedded raw string drops only the file's final newline.
-            #expect(NativeFixtures.all[name].map { $0 + "\n" } == original, "\(name) differs from the shared copy")
+            #expect(NativeFixtures.all[name] == original, "\(name) differs from the shared copy")
         }
     }
 }

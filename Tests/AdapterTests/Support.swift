@@ -2,9 +2,9 @@ import Foundation
 import ParleyKit
 import Testing
 
-/// The bytes of an embedded copy of a /work/shared/fixtures/native file.
+/// The bytes of the repository's copy of a shared native fixture.
 func fixture(_ name: String) throws -> [UInt8] {
-    Array(try #require(NativeFixtures.all[name], "no embedded fixture \(name)").utf8)
+    Array(try #require(NativeFixtures.all[name], "no fixture \(name) in \(NativeFixtures.directory)").utf8)
 }
 
 func bytes(_ text: String) -> [UInt8] { Array(text.utf8) }

@@ -166,9 +166,14 @@ func shape(_ v: JSONValue, _ prefix: String = "") -> Set<String> {
     }
 }
 
+/// A shared native sample, from the repository's copy (`Fixtures/native/<app>/`, copied from shared/fixtures/native).
 func fixture(_ name: String) throws -> JSONValue {
-    let text = try #require(nativeFixtures[name], "no fixture \(name)")
-    return try #require(JSONValue.parse(Array(text.utf8)), "fixture \(name) is not JSON")
+    let app = String(name.prefix { $0 != "_" })
+    let path = URL(fileURLWithPath: #filePath)  // <repo>/Tests/ParleySimTests/Support.swift
+        .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+        .appendingPathComponent("Fixtures/native/\(app)/\(name)").path
+    let bytes = try #require(FileManager.default.contents(atPath: path), "no fixture at \(path)")
+    return try #require(JSONValue.parse(Array(bytes)), "fixture \(name) is not JSON")
 }
 
 /// Fixture key paths (minus documented-optional ones) the simulator's value lacks or types differently.
