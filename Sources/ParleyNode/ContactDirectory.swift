@@ -26,20 +26,24 @@ final class ContactDirectory: Sendable {
 
     /// The contact a native account of `tenant` stands for, or `nil`.
     func contact(_ tenant: TenantRuntime, account: String) async throws -> Contact? {
-        if let configured = tenant.contactsByAccount[account] { return configured }
-        let ref = Ref(tenant: tenant.name, id: account)
-        if let cached = state.withLock({ $0.byAccount.value(forKey: ref) }) { return cached }
-        guard let stored = try await store.contact(tenant: tenant.name, account: account) else { return nil }
-        return remember(stored)
+        try await lookup(tenant.contactsByAccount[account], Ref(tenant: tenant.name, id: account), in: \.byAccount) {
+            try await store.contact(tenant: tenant.name, account: account)
+        }
     }
 
     /// The contact standing for remote user `remote` in `tenant`'s app, or `nil`.
     func contact(_ tenant: TenantRuntime, remote: String) async throws -> Contact? {
-        if let configured = tenant.contactsByRemote[remote] { return configured }
-        let ref = Ref(tenant: tenant.name, id: remote)
-        if let cached = state.withLock({ $0.byRemote.value(forKey: ref) }) { return cached }
-        guard let stored = try await store.contact(tenant: tenant.name, remote: remote) else { return nil }
-        return remember(stored)
+        try await lookup(tenant.contactsByRemote[remote], Ref(tenant: tenant.name, id: remote), in: \.byRemote) {
+            try await store.contact(tenant: tenant.name, remote: remote)
+        }
+    }
+
+    /// The config's contact, else the cached one, else the stored one (then cached both ways).
+    private func lookup(_ configured: Contact?, _ ref: Ref, in cache: WritableKeyPath<State, LRUCache<Ref, Contact>>,
+                        load: () async throws -> ContactRecord?) async throws -> Contact? {
+        if let configured { return configured }
+        if let cached = state.withLock({ $0[keyPath: cache].value(forKey: ref) }) { return cached }
+        return try await load().map(remember)
     }
 
     private func remember(_ record: ContactRecord) -> Contact {

@@ -59,7 +59,7 @@ final class QueueGauge: Sendable {
 
     /// Seconds a pushed-back sender should wait: long enough for a full queue to drain a little, short enough that
     /// a recovered peer is used again soon.
-    var retryAfterSeconds: Int { 2 }
+    let retryAfterSeconds = 2
 }
 
 /// A queue is at its limit: the caller is told to come back after `retryAfterSeconds` (HTTP 503 + Retry-After).
