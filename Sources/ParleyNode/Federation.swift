@@ -74,10 +74,7 @@ extension BridgeNode {
             // A slow app here: the whole transaction waits in the peer's outbox until our inbox has room again
             // (nothing of it is stored yet).
             if let tenant = tenantsByDomain[header.destination] {
-                let depth = try await queues.depth(.inbox, tenant: tenant.name, peer: peerDomain)
-                if depth >= queues.limit {
-                    throw QueueFull(queue: .inbox, tenant: tenant.name, peer: peerDomain, depth: depth, retryAfterSeconds: queues.retryAfterSeconds)
-                }
+                try await queues.requireRoom(.inbox, tenant: tenant.name, peer: peerDomain)
             }
             let idHex = Hex.encode(header.envelopeId)
             results.append(.init(id: idHex, status: "pending"))

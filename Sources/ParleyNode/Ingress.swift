@@ -134,10 +134,7 @@ extension BridgeNode {
         }
         guard let peer = peerFor(domain: remote.domain) else { throw Refusal.noRoute(remote.domain) }
         // Before any sealing: a pushed-back webhook comes again, and must not cost a seal each time.
-        let depth = try await queues.depth(.outbox, tenant: tenant.name, peer: peer.config.domain)
-        if depth >= queues.limit {
-            throw QueueFull(queue: .outbox, tenant: tenant.name, peer: peer.config.domain, depth: depth, retryAfterSeconds: queues.retryAfterSeconds)
-        }
+        try await queues.requireRoom(.outbox, tenant: tenant.name, peer: peer.config.domain)
         try tenant.policy.checkRate(peer: remote.domain)
 
         let conversation = ConversationKey(localUser: event.sender, account: account)

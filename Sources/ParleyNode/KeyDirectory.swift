@@ -178,13 +178,10 @@ public struct UserKeyIssuer: Sendable {
     public func issueMissing(store: ParleyStore, tenant: String, uris: [String], batch: Int = 2_000) async throws -> Int {
         let now = BridgeNode.nowMillis()
         var issued = 0
-        var start = uris.startIndex
-        while start < uris.endIndex {
-            let chunk = Array(uris[start..<min(start + max(1, batch), uris.endIndex)])
-            start += chunk.count
-            let missing = chunk.filter { !$0.isEmpty }
-            let have = try await store.owners(tenant: tenant, kind: .userSecret, among: missing)
-            let todo = Array(Set(missing).subtracting(have)).sorted()
+        for start in stride(from: 0, to: uris.count, by: max(1, batch)) {
+            let named = uris[start..<min(start + max(1, batch), uris.count)].filter { !$0.isEmpty }
+            let have = try await store.owners(tenant: tenant, kind: .userSecret, among: named)
+            let todo = Array(Set(named).subtracting(have)).sorted()
             let rows = try await withThrowingTaskGroup(of: [StoredKey].self) { group in
                 let lanes = max(1, ProcessInfo.processInfo.activeProcessorCount)
                 for lane in 0..<lanes {

@@ -52,9 +52,12 @@ final class QueueGauge: Sendable {
         return depth
     }
 
-    /// Whether the queue is at its limit (the caller pushes back).
-    func isFull(_ queue: Queue, tenant: String, peer: String) async throws -> Bool {
-        try await depth(queue, tenant: tenant, peer: peer) >= limit
+    /// Throws ``QueueFull`` when the queue is at its limit, so the caller pushes back with 503 + Retry-After.
+    func requireRoom(_ queue: Queue, tenant: String, peer: String) async throws {
+        let depth = try await depth(queue, tenant: tenant, peer: peer)
+        if depth >= limit {
+            throw QueueFull(queue: queue, tenant: tenant, peer: peer, depth: depth, retryAfterSeconds: retryAfterSeconds)
+        }
     }
 
     /// Seconds a pushed-back sender should wait: long enough for a full queue to drain a little, short enough that
