@@ -17,22 +17,20 @@ struct ContactsCommand: AsyncParsableCommand {
         @Option(name: .long, help: "The contact file.") var file: String
 
         func run() async throws {
-            guard let text = try? String(contentsOfFile: file, encoding: .utf8) else { throw CLIError("cannot read the contact file \(file)") }
+            let lines = try listFileLines(file, what: "contact file")
             let (store, tenant, node) = try target.openWithConfig()
             defer { try? store.close() }
             var contacts: [ContactRecord] = []
-            for (index, line) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
-                let trimmed = line.trimmingCharacters(in: .whitespaces)
-                if trimmed.isEmpty || trimmed.hasPrefix("#") { continue }
-                let fields = trimmed.split(whereSeparator: { $0 == " " || $0 == "\t" || $0 == "," }).map(String.init)
+            for (number, line) in lines {
+                let fields = line.split(whereSeparator: { $0 == " " || $0 == "\t" || $0 == "," }).map(String.init)
                 guard fields.count == 2 else {
-                    throw CLIError("\(file):\(index + 1): expected \"ACCOUNT REMOTE_URI\", found \(fields.count) field(s)")
+                    throw CLIError("\(file):\(number): expected \"ACCOUNT REMOTE_URI\", found \(fields.count) field(s)")
                 }
                 guard let remote = MIMIAddress(fields[1]), remote.kind == .user else {
-                    throw CLIError("\(file):\(index + 1): \(fields[1]) is not a user URI (mimi://DOMAIN/u/ID)")
+                    throw CLIError("\(file):\(number): \(fields[1]) is not a user URI (mimi://DOMAIN/u/ID)")
                 }
                 guard !node.tenants.contains(where: { $0.domain == remote.domain }) else {
-                    throw CLIError("\(file):\(index + 1): \(fields[1]) is a user of this node, not of a peer")
+                    throw CLIError("\(file):\(number): \(fields[1]) is a user of this node, not of a peer")
                 }
                 contacts.append(ContactRecord(tenant: tenant.name, account: fields[0], remote: fields[1]))
             }

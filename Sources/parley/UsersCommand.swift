@@ -54,15 +54,7 @@ struct UsersCommand: AsyncParsableCommand {
 
         func all() throws -> [String] {
             var all = users
-            if let file {
-                guard let text = try? String(contentsOfFile: file, encoding: .utf8) else {
-                    throw CLIError("cannot read the user list \(file)")
-                }
-                for line in text.split(whereSeparator: \.isNewline) {
-                    let id = line.trimmingCharacters(in: .whitespaces)
-                    if !id.isEmpty && !id.hasPrefix("#") { all.append(id) }
-                }
-            }
+            if let file { all += try listFileLines(file, what: "user list").map(\.text) }
             guard !all.isEmpty else { throw CLIError("name at least one user, as arguments or with --file") }
             return all
         }
@@ -141,5 +133,15 @@ struct UsersCommand: AsyncParsableCommand {
             let issued = try await issuer.issueMissing(store: store, tenant: tenant.name, uris: users.map(tenant.userURI))
             print("issued keys: \(issued) of \(UserList.summary(users)) (\(users.count - issued) already had keys)")
         }
+    }
+}
+
+/// The meaningful lines of an onboarding file (user lists, contact lists): trimmed, without blank lines and `#`
+/// comments, each with its 1-based line number for error messages.
+func listFileLines(_ path: String, what: String) throws -> [(number: Int, text: String)] {
+    guard let text = try? String(contentsOfFile: path, encoding: .utf8) else { throw CLIError("cannot read the \(what) \(path)") }
+    return text.split(separator: "\n", omittingEmptySubsequences: false).enumerated().compactMap { index, line in
+        let trimmed = line.trimmingCharacters(in: .whitespacesAndNewlines)
+        return trimmed.isEmpty || trimmed.hasPrefix("#") ? nil : (index + 1, trimmed)
     }
 }
