@@ -44,8 +44,14 @@ public struct MIMIContent: Sendable, Hashable {
 
     /// A fresh salt from the system's cryptographically secure generator.
     public static func randomSalt() -> [UInt8] {
+        // Two 64-bit draws rather than sixteen: each draw is a call into the system's generator.
         var rng = SystemRandomNumberGenerator()
-        return (0..<saltLength).map { _ in UInt8.random(in: .min ... .max, using: &rng) }
+        var salt = [UInt8]()
+        salt.reserveCapacity(saltLength)
+        while salt.count < saltLength {
+            withUnsafeBytes(of: rng.next() as UInt64) { salt.append(contentsOf: $0.prefix(saltLength - salt.count)) }
+        }
+        return salt
     }
 }
 

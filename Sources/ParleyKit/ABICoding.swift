@@ -243,23 +243,14 @@ extension ABICoding {
         func invalid(_ why: String) -> AdapterError {
             AdapterError(.internalFailure, "the adapter boundary carried an invalid \(what): \(why)")
         }
-        let parsed: JSONValue
-        do { parsed = try JSONValue.parse(bytes) } catch { throw invalid(error.message) }
-        guard case .array(let items) = parsed else { throw invalid("not a JSON array") }
+        let objects: [(members: [String: JSONValue], bytes: [UInt8]?)]
+        do { objects = try JSONValue.parseObjects(bytes, byteArrayKey: "body") } catch { throw invalid(error.message) }
         var requests: [NativeRequest] = []
-        requests.reserveCapacity(items.count)
-        for (index, item) in items.enumerated() {
-            guard case .string(let method)? = item["method"], case .string(let path)? = item["path"],
-                  case .string(let contentType)? = item["contentType"], case .array(let numbers)? = item["body"] else {
+        requests.reserveCapacity(objects.count)
+        for (index, object) in objects.enumerated() {
+            guard case .string(let method)? = object.members["method"], case .string(let path)? = object.members["path"],
+                  case .string(let contentType)? = object.members["contentType"], let body = object.bytes else {
                 throw invalid("request \(index) needs string method, path and contentType and a byte array body")
-            }
-            var body: [UInt8] = []
-            body.reserveCapacity(numbers.count)
-            for number in numbers {
-                guard case .number(let literal) = number, let byte = UInt8(literal) else {
-                    throw invalid("request \(index) body holds something other than byte values 0…255")
-                }
-                body.append(byte)
             }
             requests.append(NativeRequest(method: method, path: path, contentType: contentType, body: body))
         }

@@ -107,6 +107,8 @@ public enum Fallbacks {
     public static func split(_ text: String, limit: Int, unit: TextLimitUnit) -> [String] {
         func size(_ c: Character) -> Int { unit == .characters ? 1 : c.utf8.count }
         guard limit > 0 else { return [text] }
+        // Neither unit can exceed the UTF-8 length: nearly every message fits and needs no grapheme walk.
+        if !text.isEmpty, text.utf8.count <= limit { return [text] }
         var pieces: [String] = []
         var current: [Character] = []
         var currentSize = 0

@@ -161,6 +161,16 @@ extension String {
     }
 }
 
+extension JSONValue {
+    /// Parses a JSON array of objects whose member `byteArrayKey` is an array of byte values (0…255), as the
+    /// adapter boundary carries request bodies. That member is read straight into bytes (one `JSONValue` per byte
+    /// would cost more than the adapter's own work); the other members are parsed as usual, in any order.
+    static func parseObjects(_ bytes: [UInt8], byteArrayKey: String) throws(AdapterError) -> [(members: [String: JSONValue], bytes: [UInt8]?)] {
+        var parser = JSONParser(bytes: bytes)
+        return try parser.parseObjectList(byteArrayKey: byteArrayKey)
+    }
+}
+
 /// A strict recursive-descent JSON parser over bytes.
 private struct JSONParser {
     let bytes: [UInt8]
@@ -212,44 +222,84 @@ private struct JSONParser {
         guard depth <= Self.maxDepth else { throw fail("nested deeper than \(Self.maxDepth) levels") }
     }
 
-    mutating func parseObject() throws(AdapterError) -> JSONValue {
-        try enter()
-        defer { depth -= 1 }
-        i += 1
-        var members: [String: JSONValue] = [:]
+    /// `open item (, item)* close` or `open close`; `item` reads one element.
+    mutating func parseSequence(
+        open: UInt8, close: UInt8, what: String, _ item: (inout JSONParser) throws(AdapterError) -> Void
+    ) throws(AdapterError) {
         skipSpace()
-        if i < bytes.count, bytes[i] == UInt8(ascii: "}") { i += 1; return .object(members) }
+        guard i < bytes.count, bytes[i] == open else { throw fail("expected \(what)") }
+        i += 1
+        skipSpace()
+        if i < bytes.count, bytes[i] == close { i += 1; return }
         while true {
             skipSpace()
-            guard i < bytes.count, bytes[i] == UInt8(ascii: "\"") else { throw fail("expected a member name") }
-            let key = try parseString()
+            try item(&self)
             skipSpace()
-            guard i < bytes.count, bytes[i] == UInt8(ascii: ":") else { throw fail("expected ':'") }
-            i += 1
-            members[key] = try parseValue()
-            skipSpace()
-            guard i < bytes.count else { throw fail("unterminated object") }
+            guard i < bytes.count else { throw fail("unterminated \(what)") }
             if bytes[i] == UInt8(ascii: ",") { i += 1; continue }
-            if bytes[i] == UInt8(ascii: "}") { i += 1; return .object(members) }
-            throw fail("expected ',' or '}'")
+            if bytes[i] == close { i += 1; return }
+            throw fail("expected ',' or '\(Character(Unicode.Scalar(close)))'")
         }
+    }
+
+    /// An object's members in order; `member` reads the value of each.
+    mutating func parseMembers(_ member: (inout JSONParser, String) throws(AdapterError) -> Void) throws(AdapterError) {
+        try enter()
+        defer { depth -= 1 }
+        try parseSequence(open: UInt8(ascii: "{"), close: UInt8(ascii: "}"), what: "object") { p throws(AdapterError) in
+            guard p.i < p.bytes.count, p.bytes[p.i] == UInt8(ascii: "\"") else { throw p.fail("expected a member name") }
+            let key = try p.parseString()
+            p.skipSpace()
+            guard p.i < p.bytes.count, p.bytes[p.i] == UInt8(ascii: ":") else { throw p.fail("expected ':'") }
+            p.i += 1
+            try member(&p, key)
+        }
+    }
+
+    mutating func parseObject() throws(AdapterError) -> JSONValue {
+        var members: [String: JSONValue] = [:]
+        try parseMembers { p, key throws(AdapterError) in members[key] = try p.parseValue() }
+        return .object(members)
     }
 
     mutating func parseArray() throws(AdapterError) -> JSONValue {
         try enter()
         defer { depth -= 1 }
-        i += 1
         var items: [JSONValue] = []
-        skipSpace()
-        if i < bytes.count, bytes[i] == UInt8(ascii: "]") { i += 1; return .array(items) }
-        while true {
-            items.append(try parseValue())
-            skipSpace()
-            guard i < bytes.count else { throw fail("unterminated array") }
-            if bytes[i] == UInt8(ascii: ",") { i += 1; continue }
-            if bytes[i] == UInt8(ascii: "]") { i += 1; return .array(items) }
-            throw fail("expected ',' or ']'")
+        try parseSequence(open: UInt8(ascii: "["), close: UInt8(ascii: "]"), what: "array") { p throws(AdapterError) in items.append(try p.parseValue()) }
+        return .array(items)
+    }
+
+    mutating func parseObjectList(byteArrayKey: String) throws(AdapterError) -> [(members: [String: JSONValue], bytes: [UInt8]?)] {
+        if bytes.starts(with: [0xEF, 0xBB, 0xBF]) { i = 3 }
+        var list: [(members: [String: JSONValue], bytes: [UInt8]?)] = []
+        try parseSequence(open: UInt8(ascii: "["), close: UInt8(ascii: "]"), what: "array") { p throws(AdapterError) in
+            var members: [String: JSONValue] = [:]
+            var byteArray: [UInt8]?
+            try p.parseMembers { p, key throws(AdapterError) in
+                if key == byteArrayKey { byteArray = try p.parseByteArray() } else { members[key] = try p.parseValue() }
+            }
+            list.append((members, byteArray))
         }
+        skipSpace()
+        guard i == bytes.count else { throw fail("unexpected data after the value") }
+        return list
+    }
+
+    /// `[n, n, …]` with every `n` an integer 0…255 written without sign, fraction, exponent or leading zero.
+    mutating func parseByteArray() throws(AdapterError) -> [UInt8] {
+        var out: [UInt8] = []
+        try parseSequence(open: UInt8(ascii: "["), close: UInt8(ascii: "]"), what: "array of byte values") { p throws(AdapterError) in
+            let start = p.i
+            var value = 0
+            while p.i < p.bytes.count, p.i - start < 4, p.bytes[p.i] >= 0x30, p.bytes[p.i] <= 0x39 {
+                value = value * 10 + Int(p.bytes[p.i] - 0x30)
+                p.i += 1
+            }
+            guard p.i > start, value <= 255, p.i - start == 1 || p.bytes[start] != 0x30 else { throw p.fail("expected a byte value 0…255") }
+            out.append(UInt8(value))
+        }
+        return out
     }
 
     mutating func parseNumber() throws(AdapterError) -> String {

@@ -55,8 +55,7 @@ extension BridgeNode {
     /// `PUT /v1/send/{txnId}` from `origin`, already authenticated: open, apply policy, store, answer per envelope.
     func receiveTransaction(txnId: String, origin peerDomain: String, body: TransactionBody) async throws -> TransactionAnswer {
         var results: [TransactionAnswer.Result] = []
-        // Accepted envelopes grouped by tenant, so each tenant's batch commits in one transaction.
-        var accepted: [String: [(index: Int, envelope: InboundEnvelope)]] = [:]
+        var parsed: [(index: Int, bytes: [UInt8], header: EnvelopeHeaderInfo)] = []
         let now = Self.nowMillis()
         for (index, encoded) in body.envelopes.enumerated() {
             guard let raw = Data(base64Encoded: encoded) else {
@@ -76,21 +75,42 @@ extension BridgeNode {
             if let tenant = tenantsByDomain[header.destination] {
                 try await queues.requireRoom(.inbox, tenant: tenant.name, peer: peerDomain)
             }
-            let idHex = Hex.encode(header.envelopeId)
-            results.append(.init(id: idHex, status: "pending"))
+            results.append(.init(id: Hex.encode(header.envelopeId), status: "pending"))
+            parsed.append((index, bytes, header))
+        }
+        // Envelopes already held (a retried transaction) are answered "duplicate" without being opened again;
+        // one read per tenant for the whole transaction.
+        var held: [String: Set<InboxKey>] = [:]
+        for (tenantName, headers) in Dictionary(grouping: parsed.map(\.header), by: { tenantsByDomain[$0.destination]?.name ?? "" }) where !tenantName.isEmpty {
+            held[tenantName] = try await store.existingInboxKeys(tenant: tenantName, among: headers.map { InboxKey(origin: $0.origin, envelopeId: Data($0.envelopeId)) })
+        }
+        // Accepted envelopes grouped by tenant, so each tenant's batch commits in one transaction.
+        var accepted: [String: [(index: Int, envelope: InboundEnvelope, consentOf: String?)]] = [:]
+        for (index, bytes, header) in parsed {
             do {
-                let admitted = try await admit(bytes, header: header, peerDomain: peerDomain, now: now)
-                if let (tenantName, envelope) = admitted {
-                    accepted[tenantName, default: []].append((index, envelope))
+                if let admitted = try await admit(bytes, header: header, peerDomain: peerDomain, held: held, now: now) {
+                    accepted[admitted.tenant, default: []].append((index, admitted.envelope, admitted.needsConsentOf))
                 } else {
                     results[index].status = "duplicate"
                 }
             } catch {
                 let refusal = Refusal.from(error)
-                results[index] = .init(id: idHex, status: "rejected", code: refusal.code, message: refusal.message, retryable: refusal.retryable)
+                results[index] = .init(id: results[index].id, status: "rejected", code: refusal.code, message: refusal.message, retryable: refusal.retryable)
             }
         }
+        // Consent of the recipients, one read per tenant.
         for (tenantName, rows) in accepted {
+            let users = Set(rows.compactMap(\.consentOf))
+            guard !users.isEmpty, let tenant = tenants[tenantName] else { continue }
+            let consenting = try await store.consentingUsers(tenant: tenantName, among: users)
+            accepted[tenantName] = rows.filter { row in
+                guard let user = row.consentOf, !consenting.contains(user) else { return true }
+                let refusal = Refusal.recipientNoConsent(tenant.userURI(user))
+                results[row.index] = .init(id: results[row.index].id, status: "rejected", code: refusal.code, message: refusal.message, retryable: refusal.retryable)
+                return false
+            }
+        }
+        for (tenantName, rows) in accepted where !rows.isEmpty {
             let result = try await store.receive(tenant: tenantName, origin: body.origin, transactionId: txnId, envelopes: rows.map(\.envelope), now: now)
             for (row, outcome) in zip(rows, result.outcomes) {
                 results[row.index].status = outcome.acceptance == .accepted ? "accepted" : "duplicate"
@@ -111,16 +131,24 @@ extension BridgeNode {
         return TransactionAnswer(results: results)
     }
 
-    /// Checks one envelope of a transaction: destination, origin, duplicate, policy, and that it opens for one of
-    /// our users. Returns the row to store, or `nil` for a duplicate.
-    func admit(_ bytes: [UInt8], header: EnvelopeHeaderInfo, peerDomain: String, now: Int64) async throws -> (String, InboundEnvelope)? {
+    /// One envelope that passed admission, with the local user whose consent it still needs (content only).
+    struct Admitted {
+        var tenant: String
+        var envelope: InboundEnvelope
+        var needsConsentOf: String?
+    }
+
+    /// Checks one envelope of a transaction: destination, origin, duplicate (`held`: the keys the inbox already
+    /// has, per tenant), policy, and that it opens for one of our users. Returns the row to store, or `nil` for a
+    /// duplicate. The recipient's consent is checked by the caller, once for the whole transaction.
+    func admit(_ bytes: [UInt8], header: EnvelopeHeaderInfo, peerDomain: String, held: [String: Set<InboxKey>], now: Int64) async throws -> Admitted? {
         guard let tenant = tenantsByDomain[header.destination] else {
             throw Refusal("routing.unknown_destination", "this node does not serve \(header.destination)")
         }
         guard let originPeer = peerFor(domain: header.origin), originPeer.config.domain == peerDomain else {
             throw Refusal("peer.unknown", "\(peerDomain) may not send for \(header.origin)")
         }
-        if try await store.inboxEntry(tenant: tenant.name, key: InboxKey(origin: header.origin, envelopeId: Data(header.envelopeId))) != nil {
+        if held[tenant.name]?.contains(InboxKey(origin: header.origin, envelopeId: Data(header.envelopeId))) == true {
             return nil
         }
         try tenant.policy.checkPeer(header.origin, localDomain: tenant.domain)
@@ -131,6 +159,7 @@ extension BridgeNode {
         guard let contact = try await contacts.contact(tenant, remote: opened.senderURI) else {
             throw Refusal("routing.unknown_contact", "\(opened.senderURI) has no contact account in \(tenant.app) on \(tenant.domain)")
         }
+        var needsConsentOf: String?
         if case .content(let contentBytes) = opened.payload {
             let content = try MIMIContent(decoding: contentBytes)
             try tenant.policy.checkKind(content.kind.bridgeKind)
@@ -138,13 +167,13 @@ extension BridgeNode {
             guard content.extensions.senderUri == nil || content.extensions.senderUri == opened.senderURI else {
                 throw Refusal("envelope.bad_signature", "the content names a different sender than the envelope")
             }
-            if tenant.config.policy.requireConsent, try await !store.hasConsent(tenant: tenant.name, user: localUser) {
-                throw Refusal.recipientNoConsent(opened.recipientURI)
-            }
+            if tenant.config.policy.requireConsent { needsConsentOf = localUser }
         }
         try tenant.policy.checkRate(peer: header.origin)
         let conversation = ConversationKey(localUser: localUser, account: contact.account)
-        return (tenant.name, InboundEnvelope(envelopeId: Data(header.envelopeId), conversation: conversation.rawValue, sealed: Data(bytes)))
+        return Admitted(
+            tenant: tenant.name, envelope: InboundEnvelope(envelopeId: Data(header.envelopeId), conversation: conversation.rawValue, sealed: Data(bytes)),
+            needsConsentOf: needsConsentOf)
     }
 
     /// Seals a receipt about `messageId` to `remoteURI` and queues it for its peer.

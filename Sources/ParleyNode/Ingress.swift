@@ -36,13 +36,22 @@ extension BridgeNode {
             return WebhookAnswer(status: 400, message: error.description)
         }
         let receivedAt = Self.nowMillis()
+        // One consent read for the whole webhook rather than one per event.
+        let consenting: Set<String>
+        do {
+            consenting = tenant.config.policy.requireConsent
+                ? try await store.consentingUsers(tenant: tenant.name, among: Set(events.map(\.sender))) : []
+        } catch {
+            logger.error("could not check consent", metadata: ["tenant": .string(tenantName), "error": .string("\(error)")])
+            return WebhookAnswer(status: 503, message: "storage unavailable; retry")
+        }
         var batch: [IngressEvent] = []
         var notices: [(event: BridgeEvent, refusal: Refusal)] = []
         var peersToWake = Set<String>()
         var waiting = 0
         for event in events {
             do {
-                if let ingress = try await translate(event, tenant: tenant, receivedAt: receivedAt) {
+                if let ingress = try await translate(event, tenant: tenant, receivedAt: receivedAt, consenting: consenting) {
                     batch.append(ingress)
                     ingress.envelopes.forEach { peersToWake.insert($0.peer) }
                 }
@@ -110,8 +119,9 @@ extension BridgeNode {
     }
 
     /// One native event → what to store: sealed envelopes for the peer and id map rows; `nil` for events that are
-    /// not bridged (our own echoes, send bodies, typing, unsupported).
-    func translate(_ event: BridgeEvent, tenant: TenantRuntime, receivedAt: Int64) async throws -> IngressEvent? {
+    /// not bridged (our own echoes, send bodies, typing, unsupported). `consenting`: the webhook's senders who have
+    /// granted consent (read once per webhook; consulted only when the tenant requires consent).
+    func translate(_ event: BridgeEvent, tenant: TenantRuntime, receivedAt: Int64, consenting: Set<String>) async throws -> IngressEvent? {
         if event.isOutboundRequest { return nil }
         switch event.kind {
         case .echo, .typing, .unsupported:
@@ -129,7 +139,7 @@ extension BridgeNode {
         try tenant.policy.checkPeer(remote.domain, localDomain: tenant.domain)
         try tenant.policy.checkKind(event.kind)
         try tenant.policy.checkSize(textBytes: event.text?.utf8.count ?? 0, attachments: event.attachments.count)
-        if tenant.config.policy.requireConsent, try await !store.hasConsent(tenant: tenant.name, user: event.sender) {
+        if tenant.config.policy.requireConsent, !consenting.contains(event.sender) {
             throw Refusal.senderNoConsent(senderURI)
         }
         guard let peer = peerFor(domain: remote.domain) else { throw Refusal.noRoute(remote.domain) }

@@ -14,20 +14,40 @@ public struct TraceEntry: Codable, Sendable {
     public var detail: String
 }
 
-/// A bounded ring of ``TraceEntry``.
+/// A bounded ring of ``TraceEntry``: recording is O(1) (it runs several times per message), reading copies out
+/// the entries still held, oldest first.
 final class TraceLog: Sendable {
-    private let entries = Mutex<(next: Int, items: [TraceEntry])>((0, []))
-    let capacity = 2048
+    private struct Ring {
+        var next = 0
+        var items: [TraceEntry] = []
+    }
+
+    private let ring = Mutex(Ring())
+    let capacity: Int
+
+    init(capacity: Int = 2048) {
+        self.capacity = max(1, capacity)
+    }
 
     func record(_ step: String, tenant: String, peer: String, envelope: String, bytes: Int, detail: String = "") {
-        entries.withLock { state in
-            state.items.append(TraceEntry(seq: state.next, at: BridgeNode.nowMillis(), step: step, tenant: tenant, peer: peer, envelope: envelope, bytes: bytes, detail: detail))
-            state.next += 1
-            if state.items.count > capacity { state.items.removeFirst(state.items.count - capacity) }
+        let at = BridgeNode.nowMillis()
+        ring.withLock { ring in
+            let entry = TraceEntry(seq: ring.next, at: at, step: step, tenant: tenant, peer: peer, envelope: envelope, bytes: bytes, detail: detail)
+            if ring.items.count < capacity {
+                ring.items.append(entry)
+            } else {
+                ring.items[ring.next % capacity] = entry
+            }
+            ring.next += 1
         }
     }
 
+    /// The entries with `seq >= seq` still held, in order.
     func since(_ seq: Int) -> [TraceEntry] {
-        entries.withLock { state in state.items.filter { $0.seq >= seq } }
+        ring.withLock { ring in
+            let from = max(seq, ring.next - ring.items.count)
+            guard from < ring.next else { return [] }
+            return (from..<ring.next).map { ring.items[$0 % capacity] }
+        }
     }
 }

@@ -173,9 +173,19 @@ extension ParleyStore {
 
     /// Whether `user` has consented. Off unless granted.
     public func hasConsent(tenant: String, user: String) async throws(StoreError) -> Bool {
-        try await read("checking consent") { db in
-            try Bool.fetchOne(db.cachedStatement(sql: "SELECT granted FROM consent WHERE tenant = ? AND user = ?"),
-                              arguments: [tenant, user]) ?? false
+        try await consentingUsers(tenant: tenant, among: [user]).contains(user)
+    }
+
+    /// Which of `users` have granted consent (and not revoked it): one read for a whole webhook or transaction.
+    public func consentingUsers(tenant: String, among users: some Collection<String> & Sendable) async throws(StoreError) -> Set<String> {
+        guard !users.isEmpty else { return [] }
+        return try await read("checking consent") { db in
+            let statement = try db.cachedStatement(sql: "SELECT granted FROM consent WHERE tenant = ? AND user = ?")
+            var granted: Set<String> = []
+            for user in users where try Bool.fetchOne(statement, arguments: [tenant, user]) == true {
+                granted.insert(user)
+            }
+            return granted
         }
     }
 

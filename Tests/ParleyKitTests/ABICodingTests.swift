@@ -22,11 +22,20 @@ import Testing
         let reordered = #"[ {"path":"/p", "method":"POST", "body":[ 104, 105 ], "contentType":"application/json"} ]"#
         #expect(try ABICoding.decode([NativeRequest].self, from: Array(reordered.utf8), what: "request list")
             == [NativeRequest(path: "/p", body: Array("hi".utf8))])
+        let spaced = "\u{FEFF}[\n\t{ \"body\" :\n[ 0 ,255\r\n, 7 ] , \"extra\": {\"x\": [1, 2.5]}, \"method\":\"PUT\",\"path\":\"/q\",\"contentType\":\"t\" } ] "
+        #expect(try ABICoding.decodeRequests(Array(spaced.utf8), what: "request list")
+            == [NativeRequest(method: "PUT", path: "/q", contentType: "t", body: [0, 255, 7])])
+        #expect(try ABICoding.decodeRequests(Array("[]".utf8), what: "request list").isEmpty)
     }
 
     @Test(arguments: [
         #"{"path":"/p"}"#, #"[{"path":"/p","method":"POST","contentType":"x","body":[256]}]"#,
         #"[{"path":"/p","method":"POST","contentType":"x","body":["1"]}]"#, #"[{"method":"POST"}]"#, "[", "",
+        #"[{"path":"/p","method":"POST","contentType":"x","body":[1.5]}]"#, #"[{"path":"/p","method":"POST","contentType":"x","body":[-1]}]"#,
+        #"[{"path":"/p","method":"POST","contentType":"x","body":[01]}]"#, #"[{"path":"/p","method":"POST","contentType":"x","body":[1,]}]"#,
+        #"[{"path":"/p","method":"POST","contentType":"x","body":[2555]}]"#, #"[{"path":"/p","method":"POST","contentType":"x","body":{}}]"#,
+        #"[{"path":"/p","method":"POST","contentType":"x","body":[1e2]}]"#, #"[{"path":"/p","method":"POST","contentType":"x","body":[]}] x"#,
+        #"[{"path":"/p","method":"POST","contentType":"x","body":[]},]"#, #"[{"path":"/p","method":"POST","contentType":"x","body":[]"#,
     ])
     func malformedRequestListsAreTheAdaptersFault(_ text: String) {
         #expect(throws: AdapterError.self) { try ABICoding.decodeRequests(Array(text.utf8), what: "request list") }

@@ -106,3 +106,20 @@ struct PolicyAndPayloadTests {
         #expect(BridgeNode.deliveryMarker(at: 1_764_000_000_000) < BridgeNode.deliveryMarker(at: 1_764_000_000_001) + "|m")
     }
 }
+
+@Suite("Trace log")
+struct TraceLogTests {
+    @Test("the trace keeps the newest entries in order once it wraps, and reads from any sequence number")
+    func wrapsInOrder() {
+        let trace = TraceLog(capacity: 4)
+        #expect(trace.since(0).isEmpty)
+        for i in 0..<3 { trace.record("sealed", tenant: "t", peer: "p", envelope: "e\(i)", bytes: i) }
+        #expect(trace.since(0).map(\.envelope) == ["e0", "e1", "e2"])
+        for i in 3..<10 { trace.record("sent", tenant: "t", peer: "p", envelope: "e\(i)", bytes: i) }
+        #expect(trace.since(0).map(\.seq) == [6, 7, 8, 9])
+        #expect(trace.since(0).map(\.envelope) == ["e6", "e7", "e8", "e9"])
+        #expect(trace.since(8).map(\.envelope) == ["e8", "e9"])
+        #expect(trace.since(10).isEmpty)
+        #expect(trace.since(99).isEmpty)
+    }
+}

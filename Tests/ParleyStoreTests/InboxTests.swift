@@ -61,6 +61,12 @@ import Testing
         let entry = try await store.inboxEntry(tenant: tenant, key: key)
         #expect(entry?.state == "delivered")
         #expect(entry?.nativeId == "m_1")
+        // Held in any state, per origin and tenant: what a retried transaction is checked against.
+        let unknown = InboxKey(origin: "a.example", envelopeId: envelopeId(9))
+        let otherOrigin = InboxKey(origin: "c.example", envelopeId: envelopeId(2))
+        let key2 = InboxKey(origin: "a.example", envelopeId: envelopeId(2))
+        #expect(try await store.existingInboxKeys(tenant: tenant, among: [key, key2, unknown, otherOrigin]) == [key, key2])
+        #expect(try await store.existingInboxKeys(tenant: "other.example", among: [key]).isEmpty)
 
         // Row 3 follows 1 now; the delivered row is never handed out again, not even after its lease time.
         let next = try await store.claimInbox(tenant: tenant, limit: 10, leaseMillis: 30_000, now: 99_000)

@@ -176,7 +176,12 @@ import Testing
         #expect(try await store.consents(tenant: "a.example").map(\.user) == ["alice", "bob"])
         #expect(try await store.consents(tenant: "a.example", grantedOnly: true).map(\.user) == ["bob"])
 
+        #expect(try await store.consentingUsers(tenant: "a.example", among: ["alice", "bob", "carol"]) == ["bob"])
+        #expect(try await store.consentingUsers(tenant: "x.example", among: ["bob"]).isEmpty)
+        #expect(try await store.consentingUsers(tenant: "a.example", among: [String]()).isEmpty)
+
         try await store.grantConsent(tenant: "a.example", user: "alice", now: 50)
         #expect(try await store.consent(tenant: "a.example", user: "alice")?.grantedAt == 50)
+        #expect(try await store.consentingUsers(tenant: "a.example", among: Set(["alice", "bob", "carol"])) == ["alice", "bob"])
     }
 }
