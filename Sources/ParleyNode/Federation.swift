@@ -56,6 +56,7 @@ extension BridgeNode {
     func receiveTransaction(txnId: String, origin peerDomain: String, body: TransactionBody) async throws -> TransactionAnswer {
         var results: [TransactionAnswer.Result] = []
         var parsed: [(index: Int, bytes: [UInt8], header: EnvelopeHeaderInfo)] = []
+        var keysByTenant: [String: [InboxKey]] = [:]
         let now = Self.nowMillis()
         for (index, encoded) in body.envelopes.enumerated() {
             guard let raw = Data(base64Encoded: encoded) else {
@@ -74,6 +75,7 @@ extension BridgeNode {
             // (nothing of it is stored yet).
             if let tenant = tenantsByDomain[header.destination] {
                 try await queues.requireRoom(.inbox, tenant: tenant.name, peer: peerDomain)
+                keysByTenant[tenant.name, default: []].append(InboxKey(origin: header.origin, envelopeId: Data(header.envelopeId)))
             }
             results.append(.init(id: Hex.encode(header.envelopeId), status: "pending"))
             parsed.append((index, bytes, header))
@@ -81,8 +83,8 @@ extension BridgeNode {
         // Envelopes already held (a retried transaction) are answered "duplicate" without being opened again;
         // one read per tenant for the whole transaction.
         var held: [String: Set<InboxKey>] = [:]
-        for (tenantName, headers) in Dictionary(grouping: parsed.map(\.header), by: { tenantsByDomain[$0.destination]?.name ?? "" }) where !tenantName.isEmpty {
-            held[tenantName] = try await store.existingInboxKeys(tenant: tenantName, among: headers.map { InboxKey(origin: $0.origin, envelopeId: Data($0.envelopeId)) })
+        for (tenantName, keys) in keysByTenant {
+            held[tenantName] = try await store.existingInboxKeys(tenant: tenantName, among: keys)
         }
         // Accepted envelopes grouped by tenant, so each tenant's batch commits in one transaction.
         var accepted: [String: [(index: Int, envelope: InboundEnvelope, consentOf: String?)]] = [:]

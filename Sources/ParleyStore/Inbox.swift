@@ -245,20 +245,14 @@ extension ParleyStore {
         }
     }
 
-    /// One inbox row with its state (`pending`, `inflight`, `delivered`, `failed`), native id and failure reason.
     /// Which of `keys` the tenant's inbox already holds (in any state): one read for a whole transaction.
     public func existingInboxKeys(tenant: String, among keys: [InboxKey]) async throws(StoreError) -> Set<InboxKey> {
         guard !keys.isEmpty else { return [] }
-        return try await read("checking inbox rows") { db in
-            let statement = try db.cachedStatement(sql: "SELECT 1 FROM inbox WHERE tenant = ? AND origin = ? AND envelope_id = ?")
-            var found: Set<InboxKey> = []
-            for key in keys where try Bool.fetchOne(statement, arguments: [tenant, key.origin, key.envelopeId]) != nil {
-                found.insert(key)
-            }
-            return found
-        }
+        return try await present("checking inbox rows", among: keys,
+                                 sql: "SELECT 1 FROM inbox WHERE tenant = ? AND origin = ? AND envelope_id = ?") { [tenant, $0.origin, $0.envelopeId] }
     }
 
+    /// One inbox row with its state (`pending`, `inflight`, `delivered`, `failed`), native id and failure reason.
     public func inboxEntry(tenant: String, key: InboxKey) async throws(StoreError) -> InboxEntry? {
         try await read("reading an inbox row") { db in
             try Row.fetchOne(db.cachedStatement(sql: "SELECT * FROM inbox WHERE tenant = ? AND origin = ? AND envelope_id = ?"),

@@ -71,14 +71,8 @@ extension ParleyStore {
 
     /// Which of `owners` hold at least one key of a kind.
     public func owners(tenant: String, kind: KeyKind, among owners: [String]) async throws(StoreError) -> Set<String> {
-        try await read("finding \(kind.rawValue) key owners") { db in
-            let statement = try db.cachedStatement(sql: "SELECT 1 FROM key_material WHERE tenant = ? AND kind = ? AND owner = ? LIMIT 1")
-            var found: Set<String> = []
-            for owner in owners where try Bool.fetchOne(statement, arguments: [tenant, kind.rawValue, owner]) != nil {
-                found.insert(owner)
-            }
-            return found
-        }
+        try await present("finding \(kind.rawValue) key owners", among: owners,
+                          sql: "SELECT 1 FROM key_material WHERE tenant = ? AND kind = ? AND owner = ? LIMIT 1") { [tenant, kind.rawValue, $0] }
     }
 
     /// Deletes one key. Returns whether it existed.
@@ -179,14 +173,8 @@ extension ParleyStore {
     /// Which of `users` have granted consent (and not revoked it): one read for a whole webhook or transaction.
     public func consentingUsers(tenant: String, among users: some Collection<String> & Sendable) async throws(StoreError) -> Set<String> {
         guard !users.isEmpty else { return [] }
-        return try await read("checking consent") { db in
-            let statement = try db.cachedStatement(sql: "SELECT granted FROM consent WHERE tenant = ? AND user = ?")
-            var granted: Set<String> = []
-            for user in users where try Bool.fetchOne(statement, arguments: [tenant, user]) == true {
-                granted.insert(user)
-            }
-            return granted
-        }
+        return try await present("checking consent", among: users,
+                                 sql: "SELECT 1 FROM consent WHERE tenant = ? AND user = ? AND granted") { [tenant, $0] }
     }
 
     /// One user's consent record, or `nil` if the user never granted.

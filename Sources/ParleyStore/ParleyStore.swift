@@ -189,6 +189,22 @@ public final class ParleyStore: Sendable {
         }
     }
 
+    /// The members of `candidates` for which `sql` (a query with `?` parameters) finds a row, in one read: the
+    /// batched form of "does this exist?" for a webhook's or a transaction's worth of keys.
+    func present<Candidate: Hashable & Sendable>(
+        _ operation: String, among candidates: some Sequence<Candidate> & Sendable, sql: String,
+        arguments: @escaping @Sendable (Candidate) -> StatementArguments
+    ) async throws(StoreError) -> Set<Candidate> {
+        try await read(operation) { db in
+            let statement = try db.cachedStatement(sql: sql)
+            var found: Set<Candidate> = []
+            for candidate in candidates where try Bool.fetchOne(statement, arguments: arguments(candidate)) != nil {
+                found.insert(candidate)
+            }
+            return found
+        }
+    }
+
     func read<T: Sendable>(_ operation: String, _ body: @escaping @Sendable (Database) throws -> T) async throws(StoreError) -> T {
         if isClosed.withLock({ $0 }) { throw StoreError(.closed, "\(operation) failed: the store is closed") }
         do {
