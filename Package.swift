@@ -15,6 +15,9 @@ let packageDependencies: [Package.Dependency] = [
     .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
     .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
     .package(url: "https://github.com/swift-server/async-http-client", from: "1.37.0"),
+    // Already in the graph through AsyncHTTPClient and Hummingbird; named because the node's own HTTP client uses them.
+    .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
+    .package(url: "https://github.com/apple/swift-nio-ssl", from: "2.37.6"),
     .package(url: "https://github.com/LebJe/TOMLKit", from: "0.6.0"),
     .package(url: "https://github.com/HdrHistogram/hdrhistogram-swift", from: "0.2.0"),
 ]
@@ -54,6 +57,10 @@ let hummingbirdTesting = Target.Dependency.product(name: "HummingbirdTesting", p
 let httpClient = Target.Dependency.product(name: "AsyncHTTPClient", package: "async-http-client")
 let toml = Target.Dependency.product(name: "TOMLKit", package: "TOMLKit")
 let hdr = Target.Dependency.product(name: "Histogram", package: "hdrhistogram-swift")
+let nioCore = Target.Dependency.product(name: "NIOCore", package: "swift-nio")
+let nioPosix = Target.Dependency.product(name: "NIOPosix", package: "swift-nio")
+let nioHTTP1 = Target.Dependency.product(name: "NIOHTTP1", package: "swift-nio")
+let nioSSL = Target.Dependency.product(name: "NIOSSL", package: "swift-nio-ssl")
 let argumentParser = Target.Dependency.product(name: "ArgumentParser", package: "swift-argument-parser")
 
 let allowSharedEntryPoint: [LinkerSetting] = [.unsafeFlags(["-Xlinker", "--allow-multiple-definition"], .when(platforms: [.linux]))]
@@ -76,10 +83,10 @@ let modules: [Module] = [
     module("ExampleAdapter", path: "docs/example/Sources/ExampleAdapter", local: ["ParleyKit"]),
     module("example-child-adapter", path: "docs/example/Sources/example-child-adapter", kind: "executable", local: ["ExampleAdapter"]),
     module("ParleyNode", local: ["ParleyCore", "ParleyCrypto", "ParleyStore", "ParleyKit"],
-           external: [log, metrics, prometheus, lifecycle, hummingbird, httpClient, toml, hdr]),
+           external: [log, metrics, prometheus, lifecycle, hummingbird, nioCore, nioPosix, nioHTTP1, nioSSL, toml, hdr]),
     module("ParleySim", local: ["ParleyCore"], external: [grdb, log, lifecycle, hummingbird, httpClient]),
     // Runs a federation of real processes (simulators + nodes) on loopback: `parley demo`, `parley bench`, the end-to-end suite.
-    module("ParleyHarness", local: ["ParleyCore", "ParleyCrypto", "ParleyNode", "ParleySim"], external: [log, httpClient, hummingbird, lifecycle, hdr, grdb]),
+    module("ParleyHarness", local: ["ParleyCore", "ParleyCrypto", "ParleyNode", "ParleySim"], external: [log, httpClient, hummingbird, lifecycle, hdr, grdb, nioCore, nioPosix, nioHTTP1]),
     module("parley", kind: "executable",
            local: ["ParleyCore", "ParleyCrypto", "ParleyStore", "ParleyKit", "ParleyKitTesting", "ParleyNode", "ParleySim", "ParleyHarness"],
            external: [argumentParser, log, metrics, prometheus, lifecycle, hdr]),
@@ -93,7 +100,7 @@ let modules: [Module] = [
     module("AdapterTests", kind: "test", local: ["ParleyKit", "ParleyKitTesting", "WhatsAppAdapter", "MessengerAdapter", "InstagramAdapter"],
            linkerSettings: allowSharedEntryPoint),
     module("ParleySimTests", kind: "test", local: ["ParleySim"], external: [hummingbirdTesting]),
-    module("ParleyNodeTests", kind: "test", local: ["ParleyNode", "ParleyCore", "ParleyCrypto", "ParleyStore"], external: [hummingbirdTesting, httpClient]),
+    module("ParleyNodeTests", kind: "test", local: ["ParleyNode", "ParleyCore", "ParleyCrypto", "ParleyStore"], external: [hummingbirdTesting, nioCore, nioPosix, nioHTTP1, nioSSL]),
     module("EndToEndTests", kind: "test", local: ["ParleyHarness"]),
 ]
 

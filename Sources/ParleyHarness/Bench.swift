@@ -2,6 +2,9 @@ import AsyncHTTPClient
 import Foundation
 import Histogram
 import NIOCore
+import NIOHTTP1
+import ParleyCore
+import ParleyNode
 import ParleyCrypto
 import Synchronization
 
@@ -185,7 +188,7 @@ public struct BenchRun: Sendable {
 
         let recorder = BenchRecorder(phases: 3)
         var fakes: [FakeNativeAPI] = []
-        var client: HTTPClient?
+        var client: PooledHTTPClient?
         do {
             for app in apps {
                 guard let port = URLComponents(string: federation.simURL(app))?.port else {
@@ -211,10 +214,7 @@ public struct BenchRun: Sendable {
             say("  nodes up: " + apps.map { "\($0) pid \(federation.node($0).pid.map(String.init) ?? "?")" }.joined(separator: ", ")
                 + "; \(users) users per app, \(conversations.count) conversations")
 
-            var config = HTTPClient.Configuration()
-            config.connectionPool = .init(idleTimeout: .seconds(60), concurrentHTTP1ConnectionsPerHostSoftLimit: max(64, options.concurrency * 2))
-            config.timeout = .init(connect: .seconds(5), read: .seconds(60))
-            let http = HTTPClient(eventLoopGroupProvider: .singleton, configuration: config)
+            let http = PooledHTTPClient(maxConnectionsPerOrigin: max(64, options.concurrency * 2))
             client = http
             let generator = LoadGenerator(http: http, url: "\(federation.nodeURL("whatsapp"))/webhooks/\(wa.tenant)",
                                           conversations: conversations, size: options.size, batch: options.batch,
@@ -263,7 +263,7 @@ public struct BenchRun: Sendable {
             for app in apps {
                 if let pid = federation.node(app).pid, let kb = Self.peakRSSKiB(pid: pid) { rss[app] = Double(kb) / 1024 }
             }
-            try? await http.shutdown()
+            await http.shutdown()
             client = nil
             await stopAll(federation, fakes)
 
@@ -275,7 +275,7 @@ public struct BenchRun: Sendable {
                 peakRSS: rss, raw: raw, duplicates: recorder.duplicates, cpuMsPerMessage: cpuPerMessage, cpuCores: cpuCores,
                 outage: outage?.result)
         } catch {
-            if let client { try? await client.shutdown() }
+            if let client { await client.shutdown() }
             await stopAll(federation, fakes)
             throw error
         }
@@ -380,7 +380,7 @@ public struct BenchRun: Sendable {
 
 /// Posts native WhatsApp webhooks (several messages per POST, signed like Meta signs them) to a node.
 final class LoadGenerator: Sendable {
-    let http: HTTPClient
+    let http: PooledHTTPClient
     let url: String
     let conversations: [BenchRun.Conversation]
     let filler: String
@@ -394,7 +394,7 @@ final class LoadGenerator: Sendable {
     /// POSTs the node answered 503 (it pushed back; the POST was redelivered later, as the apps do).
     var pushedBack: Int { pushedBackCount.load(ordering: .relaxed) }
 
-    init(http: HTTPClient, url: String, conversations: [BenchRun.Conversation], size: Int, batch: Int, recorder: BenchRecorder, runTag: String) {
+    init(http: PooledHTTPClient, url: String, conversations: [BenchRun.Conversation], size: Int, batch: Int, recorder: BenchRecorder, runTag: String) {
         self.http = http
         self.url = url
         self.conversations = conversations
@@ -438,20 +438,18 @@ final class LoadGenerator: Sendable {
     @discardableResult
     func post(_ seqs: [Int], phase: Int, redeliverFor: Duration = .seconds(120)) async -> Bool {
         let bytes = body(seqs)
-        var request = HTTPClientRequest(url: url)
-        request.method = .POST
-        request.headers.add(name: "Content-Type", value: "application/json")
-        request.headers.add(name: "X-Hub-Signature-256", value: "sha256=" + Hashing.hmacSHA256(key: secret, message: bytes).map { String(format: "%02x", $0) }.joined())
-        request.body = .bytes(bytes)
+        let headers: HTTPHeaders = [
+            "Content-Type": "application/json",
+            "X-Hub-Signature-256": "sha256=" + Hex.encode(Hashing.hmacSHA256(key: secret, message: bytes)),
+        ]
         recorder.sent(seqs, at: benchNow(), phase: phase)
         let giveUp = ContinuousClock.now + redeliverFor
         var backoff = Duration.milliseconds(200)
         while true {
             var wait = backoff
             do {
-                let response = try await http.execute(request, timeout: .seconds(60))
-                _ = try await response.body.collect(upTo: 1 << 16)
-                let code = response.status.code
+                let response = try await http.execute(.POST, url: url, headers: headers, body: bytes, timeout: .seconds(60), maxBodyBytes: 1 << 16)
+                let code = response.status
                 if code == 200 { return true }
                 guard code >= 500 || code == 429 else { break }
                 if code == 503 { pushedBackCount.wrappingAdd(1, ordering: .relaxed) }

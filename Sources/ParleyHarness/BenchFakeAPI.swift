@@ -1,9 +1,8 @@
 import Foundation
 import Histogram
-import Hummingbird
-import Logging
 import NIOCore
-import ServiceLifecycle
+import NIOHTTP1
+import NIOPosix
 import Synchronization
 
 /// Monotonic nanoseconds, shared by the load generator and the fake APIs (same process).
@@ -78,12 +77,15 @@ public final class BenchRecorder: Sendable {
 
 /// A fast stand-in for one app's Graph API: answers `POST /{account}/messages` like the real app and tells the
 /// recorder when each benchmark message (text carrying `PB<8 digits>`) arrives.
+///
+/// Plain SwiftNIO, answering on the event loop: the bench shares the machine with the nodes it measures, so its
+/// stand-ins must cost far less per request than the node does (Hummingbird took ~2.5× the CPU per request here).
 public final class FakeNativeAPI: Sendable {
     public let app: String
     public let port: Int
     let recorder: BenchRecorder
     private let counter = Atomic<Int>(0)
-    private let group = Mutex<ServiceGroup?>(nil)
+    private let channel = Mutex<(any Channel)?>(nil)
 
     public init(app: String, port: Int, recorder: BenchRecorder) {
         self.app = app
@@ -92,36 +94,42 @@ public final class FakeNativeAPI: Sendable {
     }
 
     public func start() async throws {
-        let router = Router()
         let api = self
-        router.get("/healthz") { _, _ in "ok\n" }
-        router.post("/:account/messages") { request, _ -> Response in
-            let body = try await request.body.collect(upTo: 16 << 20)
-            let now = benchNow()
-            let bytes = Array(buffer: body)
-            let seq = Self.sequenceNumber(in: bytes)
-            if let seq { api.recorder.arrived(seq, at: now) }
-            let n = api.counter.wrappingAdd(1, ordering: .relaxed).newValue
-            let json: String
-            if api.app == "whatsapp" {
-                json = seq != nil || bytes.containsASCII("\"type\":\"text\"")
-                    ? #"{"messaging_product":"whatsapp","contacts":[{"input":"x","wa_id":"x"}],"messages":[{"id":"wamid.BENCH\#(n)"}]}"#
-                    : #"{"success":true}"#
-            } else {
-                json = #"{"recipient_id":"x","message_id":"m_BENCH\#(n)"}"#
+        let bound = try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
+            .serverChannelOption(.backlog, value: 256)
+            .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
+            .childChannelOption(.socketOption(.tcp_nodelay), value: 1)
+            .childChannelInitializer { channel in
+                do {
+                    try channel.pipeline.syncOperations.configureHTTPServerPipeline(withErrorHandling: true)
+                    try channel.pipeline.syncOperations.addHandler(FakeAPIHandler(api: api))
+                    return channel.eventLoop.makeSucceededVoidFuture()
+                } catch {
+                    return channel.eventLoop.makeFailedFuture(error)
+                }
             }
-            return Response(status: .ok, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(string: json)))
-        }
-        var logger = Logger(label: "parley.bench.fake-\(app)")
-        logger.logLevel = .warning
-        let application = Application(router: router, configuration: .init(address: .hostname("127.0.0.1", port: port)), logger: logger)
-        let serviceGroup = ServiceGroup(services: [application], logger: logger)
-        group.withLock { $0 = serviceGroup }
-        Task { try? await serviceGroup.run() }
+            .bind(host: "127.0.0.1", port: port).get()
+        channel.withLock { $0 = bound }
     }
 
     public func stop() async {
-        if let serviceGroup = group.withLock({ $0 }) { await serviceGroup.triggerGracefulShutdown() }
+        if let bound = channel.withLock({ $0 }) { try? await bound.close() }
+    }
+
+    /// The answer to one request: status and JSON body.
+    func answer(method: HTTPMethod, uri: String, body: [UInt8]) -> (HTTPResponseStatus, String) {
+        if method == .GET, uri == "/healthz" { return (.ok, "ok\n") }
+        guard method == .POST, uri.hasSuffix("/messages") else { return (.notFound, #"{"error":{"message":"unknown path","code":803}}"#) }
+        let now = benchNow()
+        let seq = Self.sequenceNumber(in: body)
+        if let seq { recorder.arrived(seq, at: now) }
+        let n = counter.wrappingAdd(1, ordering: .relaxed).newValue
+        if app == "whatsapp" {
+            return (.ok, seq != nil || body.containsASCII("\"type\":\"text\"")
+                ? #"{"messaging_product":"whatsapp","contacts":[{"input":"x","wa_id":"x"}],"messages":[{"id":"wamid.BENCH\#(n)"}]}"#
+                : #"{"success":true}"#)
+        }
+        return (.ok, #"{"recipient_id":"x","message_id":"m_BENCH\#(n)"}"#)
     }
 
     /// The number after the first `PB` followed by eight digits.
@@ -142,6 +150,41 @@ public final class FakeNativeAPI: Sendable {
             i += 1
         }
         return nil
+    }
+}
+
+/// One connection of a ``FakeNativeAPI``: collects a request, answers it at once.
+private final class FakeAPIHandler: ChannelInboundHandler {
+    typealias InboundIn = HTTPServerRequestPart
+    typealias OutboundOut = HTTPServerResponsePart
+
+    let api: FakeNativeAPI
+    private var head: HTTPRequestHead?
+    private var body: [UInt8] = []
+
+    init(api: FakeNativeAPI) { self.api = api }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        switch unwrapInboundIn(data) {
+        case .head(let h):
+            head = h
+            body.removeAll(keepingCapacity: true)
+        case .body(let part):
+            body.append(contentsOf: part.readableBytesView)
+        case .end:
+            guard let head else { return }
+            let (status, json) = api.answer(method: head.method, uri: head.uri, body: body)
+            var headers = HTTPHeaders()
+            headers.add(name: "Content-Type", value: "application/json")
+            headers.add(name: "Content-Length", value: String(json.utf8.count))
+            if !head.isKeepAlive { headers.add(name: "Connection", value: "close") }
+            context.write(wrapOutboundOut(.head(HTTPResponseHead(version: head.version, status: status, headers: headers))), promise: nil)
+            context.write(wrapOutboundOut(.body(.byteBuffer(context.channel.allocator.buffer(string: json)))), promise: nil)
+            let keepAlive = head.isKeepAlive
+            context.writeAndFlush(wrapOutboundOut(.end(nil))).assumeIsolated().whenComplete { _ in
+                if !keepAlive { context.close(promise: nil) }
+            }
+        }
     }
 }
 

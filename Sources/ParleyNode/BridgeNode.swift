@@ -1,4 +1,3 @@
-import AsyncHTTPClient
 import Foundation
 import Logging
 import ParleyCore
@@ -41,7 +40,7 @@ public final class BridgeNode: Sendable {
     let peers: [String: PeerRuntime]
     /// Operator domain → the peer node that serves it (our own tenants route to ourselves).
     let routes: [String: String]
-    let http: HTTPClient
+    let http: PooledHTTPClient
     let metrics = NodeMetrics()
     let registry: PrometheusCollectorRegistry?
     let keys: KeyDirectory
@@ -98,10 +97,7 @@ public final class BridgeNode: Sendable {
         self.peers = peers
         self.routes = routes
 
-        var httpConfig = HTTPClient.Configuration()
-        httpConfig.timeout = .init(connect: .seconds(5), read: .seconds(30))
-        httpConfig.connectionPool = .init(idleTimeout: .seconds(60))
-        self.http = HTTPClient(eventLoopGroupProvider: .singleton, configuration: httpConfig)
+        self.http = PooledHTTPClient()
         self.keys = KeyDirectory(store: store, nodeKey: nodeKey, http: http, cacheEntries: config.limits.keyCacheEntries, logger: logger)
         self.contacts = ContactDirectory(store: store, cacheEntries: config.limits.keyCacheEntries)
         self.queues = QueueGauge(store: store, limit: config.limits.maxQueuePerPeer)
@@ -130,7 +126,7 @@ public final class BridgeNode: Sendable {
 
     /// Closes the HTTP client and the store; call after the service group has finished.
     public func shutdown() async {
-        try? await http.shutdown()
+        await http.shutdown()
         try? store.close()
     }
 

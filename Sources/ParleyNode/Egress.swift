@@ -1,4 +1,3 @@
-import AsyncHTTPClient
 import Foundation
 import Logging
 import NIOCore
@@ -69,21 +68,20 @@ extension BridgeNode {
 
     /// Sends one native request to the tenant's app and reads the answer with the adapter.
     func sendNative(_ request: NativeRequest, tenant: TenantRuntime, idempotencyKey: String) async -> (SendOutcome, retryAfterMillis: Int64?) {
-        var http = HTTPClientRequest(url: tenant.config.apiBaseURL + request.path)
-        http.method = HTTPMethod(rawValue: request.method)
-        http.headers.add(name: "Authorization", value: "Bearer \(tenant.config.accessToken.value)")
-        http.headers.add(name: "Content-Type", value: request.contentType)
-        http.headers.add(name: "X-Parley-Idempotency-Key", value: idempotencyKey)
-        http.body = .bytes(request.body)
+        let headers: HTTPHeaders = [
+            "Authorization": "Bearer \(tenant.config.accessToken.value)", "Content-Type": request.contentType,
+            "X-Parley-Idempotency-Key": idempotencyKey,
+        ]
         do {
-            let response = try await self.http.execute(http, timeout: .seconds(30))
-            let body = try await response.body.collect(upTo: 1 << 20)
+            let response = try await self.http.execute(
+                HTTPMethod(rawValue: request.method), url: tenant.config.apiBaseURL + request.path, headers: headers,
+                body: request.body, timeout: .seconds(30))
             let retryAfter = response.headers.first(name: "Retry-After").flatMap(Int64.init).map { $0 * 1000 }
             do {
-                return (try tenant.adapter.decodeSendResponse(status: Int(response.status.code), body: Array(buffer: body)), retryAfter)
+                return (try tenant.adapter.decodeSendResponse(status: response.status, body: response.body), retryAfter)
             } catch {
-                if response.status.code >= 500 || response.status.code == 429 {
-                    return (.retryable(BridgeEvent.Failure(code: "native.http_\(response.status.code)", message: "the app answered \(response.status.code)")), retryAfter)
+                if response.status >= 500 || response.status == 429 {
+                    return (.retryable(BridgeEvent.Failure(code: "native.http_\(response.status)", message: "the app answered \(response.status)")), retryAfter)
                 }
                 return (.rejected(BridgeEvent.Failure(code: error.code.rawValue, message: error.message)), nil)
             }
@@ -136,7 +134,7 @@ struct EgressWorker: Service {
         await withTaskGroup(of: Void.self) { group in
             var running = 0
             for run in runs {
-                if running >= 8 { await group.next(); running -= 1 }
+                if running >= Self.concurrentRuns { await group.next(); running -= 1 }
                 group.addTask { await deliverInOrder(run, leaseToken: claim.leaseToken) }
                 running += 1
             }
@@ -144,19 +142,37 @@ struct EgressWorker: Service {
         return true
     }
 
+    /// Conversations delivered at once (each in order); within the HTTP client's connections per origin.
+    static let concurrentRuns = 16
+
     /// Delivers a conversation's run one row after the other; when a row must wait for a retry, the rows after it
     /// are handed back untried so they stay behind it.
+    ///
+    /// A row goes out as soon as the app accepted the one before it; recording "delivered" is committed behind the
+    /// sends (concurrent records share a commit) and awaited before the run ends, so a run waits for about one
+    /// commit instead of one per row. A row that refers to an earlier row of the run (a reaction to the message just
+    /// before it) finds that row's native id in `deliveredInRun` before it is committed.
     func deliverInOrder(_ run: [InboxItem], leaseToken: String) async {
-        for (index, item) in run.enumerated() {
-            if await deliver(item, leaseToken: leaseToken) { continue }
-            let rest = run[(index + 1)...].map(\.key)
-            do {
-                _ = try await node.store.returnUntried(tenant: tenant.name, leaseToken: leaseToken, keys: rest, now: BridgeNode.nowMillis())
-            } catch {
-                // They come back when the lease runs out.
-                node.logger.error("could not hand back untried rows", metadata: ["tenant": .string(tenant.name), "error": .string("\(error)")])
+        var deliveredInRun: [Data: String] = [:]
+        await withTaskGroup(of: Void.self) { records in
+            for (index, item) in run.enumerated() {
+                switch await deliver(item, leaseToken: leaseToken, deliveredInRun: deliveredInRun) {
+                case .accepted(let accepted):
+                    if let mapping = accepted.mapping { deliveredInRun[mapping.canonicalId] = accepted.nativeId }
+                    records.addTask { await record(accepted) }
+                case .finished:
+                    continue
+                case .waits:
+                    let rest = run[(index + 1)...].map(\.key)
+                    do {
+                        _ = try await node.store.returnUntried(tenant: tenant.name, leaseToken: leaseToken, keys: rest, now: BridgeNode.nowMillis())
+                    } catch {
+                        // They come back when the lease runs out.
+                        node.logger.error("could not hand back untried rows", metadata: ["tenant": .string(tenant.name), "error": .string("\(error)")])
+                    }
+                    return
+                }
             }
-            return
         }
     }
 
@@ -166,14 +182,29 @@ struct EgressWorker: Service {
         case failed(BridgeEvent.Failure)
     }
 
-    /// Delivers one row and records the outcome; `false` when the row waits for a retry.
-    @discardableResult
-    func deliver(_ item: InboxItem, leaseToken: String) async -> Bool {
+    /// A row the app accepted, still to be recorded as delivered.
+    struct Accepted: Sendable {
+        var item: InboxItem
+        var nativeId: String
+        var mapping: IdMapping?
+        var started: ContinuousClock.Instant
+    }
+
+    /// What became of one row: accepted by the app (to be recorded), finished otherwise (failed, or retries used up:
+    /// recorded already), or waiting for a retry (recorded; the rows behind it must wait too).
+    enum Step {
+        case accepted(Accepted)
+        case finished
+        case waits
+    }
+
+    /// Delivers one row; records every outcome but acceptance, which the caller records.
+    func deliver(_ item: InboxItem, leaseToken: String, deliveredInRun: [Data: String]) async -> Step {
         let started = ContinuousClock.now
         let result: Result
         var bounce: (sender: String, messageId: MessageId, conversation: ConversationKey)?
         do {
-            let outcome = try await process(item)
+            let outcome = try await process(item, deliveredInRun: deliveredInRun)
             result = outcome.result
             bounce = outcome.bounce
         } catch let refusal as Refusal {
@@ -187,16 +218,7 @@ struct EgressWorker: Service {
         do throws(any Error) {
             switch result {
             case .delivered(let nativeId, let mapping):
-                // A watermark receipt from the app (Messenger) names a time, not a message: the marker remembers when.
-                let marker = mapping.map {
-                    IdMapping(app: $0.app, conversation: $0.conversation, nativeId: BridgeNode.deliveryMarker(at: now) + "|" + nativeId, canonicalId: $0.canonicalId)
-                }
-                _ = try await committer.markDelivered(InboxDelivery(key: item.key, nativeId: nativeId, mappings: [mapping, marker].compactMap { $0 }))
-                node.metrics.delivered(tenant: tenant.name, peer: item.key.origin)
-                node.trace.record("delivered", tenant: tenant.name, peer: item.key.origin, envelope: Hex.encode(Array(item.key.envelopeId)), bytes: item.sealed?.count ?? 0, detail: nativeId)
-                node.metrics.latency("egress", tenant: tenant.name, peer: item.key.origin, nanoseconds: (ContinuousClock.now - started).nanoseconds)
-                node.logger.info("delivered to app", metadata: ["tenant": .string(tenant.name), "cid": BridgeNode.correlationId(item.key.envelopeId), "origin": .string(item.key.origin), "native_id": .string(nativeId)])
-                return true
+                return .accepted(Accepted(item: item, nativeId: nativeId, mapping: mapping, started: started))
             case .retry(let failure, let after):
                 if item.attempt >= node.config.limits.nativeRetryLimit + 1 {
                     try await fail(item, failure: failure, bounce: bounce, now: now)
@@ -205,17 +227,38 @@ struct EgressWorker: Service {
                     _ = try await node.store.scheduleInboxRetry(tenant: tenant.name, leaseToken: leaseToken, retries: [InboxRetry(key: item.key, nextAttemptAt: now + delay, error: failure.code)], now: now)
                     node.metrics.retried(tenant: tenant.name, peer: item.key.origin)
                     node.logger.notice("app delivery will be retried", metadata: ["tenant": .string(tenant.name), "cid": BridgeNode.correlationId(item.key.envelopeId), "code": .string(failure.code), "delay_ms": .stringConvertible(delay)])
-                    return false
+                    return .waits
                 }
-                return true
+                return .finished
             case .failed(let failure):
                 try await fail(item, failure: failure, bounce: bounce, now: now)
-                return true
+                return .finished
             }
         } catch {
             node.logger.error("could not record delivery", metadata: ["tenant": .string(tenant.name), "error": .string("\(error)")])
-            return false
+            return .waits
         }
+    }
+
+    /// Records a row the app accepted as delivered, with its id map rows.
+    func record(_ accepted: Accepted) async {
+        let item = accepted.item
+        let now = BridgeNode.nowMillis()
+        // A watermark receipt from the app (Messenger) names a time, not a message: the marker remembers when.
+        let marker = accepted.mapping.map {
+            IdMapping(app: $0.app, conversation: $0.conversation, nativeId: BridgeNode.deliveryMarker(at: now) + "|" + accepted.nativeId, canonicalId: $0.canonicalId)
+        }
+        do {
+            _ = try await committer.markDelivered(InboxDelivery(key: item.key, nativeId: accepted.nativeId, mappings: [accepted.mapping, marker].compactMap { $0 }))
+        } catch {
+            // The app has it; the row comes round again when its lease runs out (the idempotency key covers that).
+            node.logger.error("could not record delivery", metadata: ["tenant": .string(tenant.name), "cid": BridgeNode.correlationId(item.key.envelopeId), "error": .string("\(error)")])
+            return
+        }
+        node.metrics.delivered(tenant: tenant.name, peer: item.key.origin)
+        node.trace.record("delivered", tenant: tenant.name, peer: item.key.origin, envelope: Hex.encode(Array(item.key.envelopeId)), bytes: item.sealed?.count ?? 0, detail: accepted.nativeId)
+        node.metrics.latency("egress", tenant: tenant.name, peer: item.key.origin, nanoseconds: (ContinuousClock.now - accepted.started).nanoseconds)
+        node.logger.info("delivered to app", metadata: ["tenant": .string(tenant.name), "cid": BridgeNode.correlationId(item.key.envelopeId), "origin": .string(item.key.origin), "native_id": .string(accepted.nativeId)])
     }
 
     private func fail(_ item: InboxItem, failure: BridgeEvent.Failure, bounce: (sender: String, messageId: MessageId, conversation: ConversationKey)?, now: Int64) async throws {
@@ -229,7 +272,7 @@ struct EgressWorker: Service {
     }
 
     /// Opens and delivers one row.
-    func process(_ item: InboxItem) async throws -> (result: Result, bounce: (sender: String, messageId: MessageId, conversation: ConversationKey)?) {
+    func process(_ item: InboxItem, deliveredInRun: [Data: String] = [:]) async throws -> (result: Result, bounce: (sender: String, messageId: MessageId, conversation: ConversationKey)?) {
         guard let sealed = item.sealed, let conversation = ConversationKey(rawValue: item.conversation) else {
             return (.failed(BridgeEvent.Failure(code: "node.purged", message: "the row's ciphertext was purged before delivery")), nil)
         }
@@ -257,16 +300,17 @@ struct EgressWorker: Service {
             let content = try MIMIContent(decoding: bytes)
             let messageId = try MessageId.derive(content: bytes, senderUri: opened.senderURI, roomUri: content.extensions.roomUri ?? "", salt: content.salt)
             let bounce = (sender: opened.senderURI, messageId: messageId, conversation: conversation)
-            let event = try await outboundEvent(content, conversation: conversation, sentAt: opened.sentAt)
+            let event = try await outboundEvent(content, conversation: conversation, sentAt: opened.sentAt, deliveredInRun: deliveredInRun)
             let mapping = IdMapping(app: tenant.app, conversation: conversation.rawValue, nativeId: "", canonicalId: Data(messageId.bytes))
             return (try await send(Fallbacks.apply(event, to: tenant.capabilities), idempotency: idempotency, mapping: mapping), bounce)
         }
     }
 
     /// MIMI content → the event the adapter encodes, with canonical references mapped to this app's native ids.
-    func outboundEvent(_ content: MIMIContent, conversation: ConversationKey, sentAt: Int64) async throws -> BridgeEvent {
+    func outboundEvent(_ content: MIMIContent, conversation: ConversationKey, sentAt: Int64, deliveredInRun: [Data: String] = [:]) async throws -> BridgeEvent {
         func native(_ id: MessageId?) async throws -> String? {
             guard let id else { return nil }
+            if let justDelivered = deliveredInRun[Data(id.bytes)] { return justDelivered }
             let rows = try await node.store.nativeIds(tenant: tenant.name, canonicalId: Data(id.bytes), app: tenant.app)
             let usable = rows.filter(\.namesNativeMessage)
             return (usable.first { $0.conversation == conversation.rawValue } ?? usable.first)?.nativeId
@@ -339,12 +383,5 @@ struct EgressWorker: Service {
             nativeId.isEmpty ? nil : IdMapping(app: m.app, conversation: m.conversation, nativeId: nativeId, canonicalId: m.canonicalId)
         }
         return .delivered(nativeId: nativeId.isEmpty ? "-" : nativeId, mapping: finalMapping)
-    }
-}
-
-extension Duration {
-    var nanoseconds: Int64 {
-        let (seconds, attoseconds) = components
-        return seconds * 1_000_000_000 + attoseconds / 1_000_000_000
     }
 }

@@ -1,4 +1,3 @@
-import AsyncHTTPClient
 import Foundation
 import Logging
 import NIOCore
@@ -256,24 +255,24 @@ struct PeerSender: Service {
         let txnId = Hex.encode(Array(Hashing.sha256(Array(ids.joined(separator: ",").utf8)).prefix(16)))
         let body = try JSONEncoder().encode(TransactionBody(origin: tenant.domain, envelopes: items.map { $0.sealed!.base64EncodedString() }))
         let path = "/v1/send/\(txnId)"
-        var request = HTTPClientRequest(url: peerRuntime.config.url + path)
-        request.method = .PUT
-        request.headers.add(name: "Content-Type", value: "application/json")
-        request.headers.add(name: "Authorization", value: node.signRequest(method: "PUT", path: path, destination: peer, body: Array(body)))
-        request.body = .bytes(Array(body))
+        let bodyBytes = Array(body)
+        let headers: HTTPHeaders = [
+            "Content-Type": "application/json",
+            "Authorization": node.signRequest(method: "PUT", path: path, destination: peer, body: bodyBytes),
+        ]
         let started = ContinuousClock.now
         let answer: TransactionAnswer
         do {
-            let response = try await node.http.execute(request, timeout: .seconds(30))
-            let responseBody = try await response.body.collect(upTo: 16 << 20)
-            guard response.status == .ok else {
+            let response = try await node.http.execute(
+                .PUT, url: peerRuntime.config.url + path, headers: headers, body: bodyBytes, timeout: .seconds(30), maxBodyBytes: 16 << 20)
+            guard response.status == 200 else {
                 let retryAfter = response.headers.first(name: "Retry-After").flatMap(Int64.init).map { $0 * 1000 }
-                let permanent = [400, 401, 403, 404, 413].contains(Int(response.status.code))
-                node.logger.warning("peer refused transaction", metadata: ["peer": .string(peer), "status": .stringConvertible(response.status.code), "body": .string(String(buffer: responseBody).prefix(300).description)])
-                try await retryAll(items, claim: claim, error: "peer.http_\(response.status.code)", minimumDelay: retryAfter, permanent: permanent)
+                let permanent = [400, 401, 403, 404, 413].contains(response.status)
+                node.logger.warning("peer refused transaction", metadata: ["peer": .string(peer), "status": .stringConvertible(response.status), "body": .string(String(decoding: response.body.prefix(300), as: UTF8.self))])
+                try await retryAll(items, claim: claim, error: "peer.http_\(response.status)", minimumDelay: retryAfter, permanent: permanent)
                 return (true, retryAfter ?? node.backoffMillis(attempt: items.map(\.attempt).max() ?? 1))
             }
-            answer = try JSONDecoder().decode(TransactionAnswer.self, from: Data(Array(buffer: responseBody)))
+            answer = try JSONDecoder().decode(TransactionAnswer.self, from: Data(response.body))
         } catch {
             node.logger.notice("peer unreachable", metadata: ["peer": .string(peer), "error": .string("\(error)")])
             try await retryAll(items, claim: claim, error: "peer.unreachable", minimumDelay: nil, permanent: false)

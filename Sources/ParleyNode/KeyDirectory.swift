@@ -1,7 +1,7 @@
-import AsyncHTTPClient
 import Foundation
 import Logging
 import NIOCore
+import NIOHTTP1
 import ParleyCore
 import ParleyCrypto
 import ParleyStore
@@ -31,7 +31,7 @@ actor KeyDirectory {
 
     private let store: ParleyStore
     private let issuer: UserKeyIssuer
-    private let http: HTTPClient
+    private let http: PooledHTTPClient
     private let logger: Logger
     /// The newest keys of recently active local users.
     private var local: LRUCache<UserRef, LocalKeys>
@@ -40,7 +40,7 @@ actor KeyDirectory {
     private var creating: [UserRef: Task<LocalKeys, any Error>] = [:]
     private var remote: LRUCache<String, UserKeyBundle>
 
-    init(store: ParleyStore, nodeKey: NodeSigningKey, http: HTTPClient, cacheEntries: Int, logger: Logger) {
+    init(store: ParleyStore, nodeKey: NodeSigningKey, http: PooledHTTPClient, cacheEntries: Int, logger: Logger) {
         self.store = store
         self.issuer = UserKeyIssuer(nodeKey: nodeKey)
         self.http = http
@@ -111,22 +111,19 @@ actor KeyDirectory {
             return bundle
         }
         let encoded = uri.addingPercentEncoding(withAllowedCharacters: .alphanumerics) ?? uri
-        var request = HTTPClientRequest(url: "\(peer.config.url)/v1/keys/\(encoded)")
-        request.method = .GET
-        let response: HTTPClientResponse
+        let response: HTTPClientAnswer
         do {
-            response = try await http.execute(request, timeout: .seconds(10))
+            response = try await http.execute(.GET, url: "\(peer.config.url)/v1/keys/\(encoded)", timeout: .seconds(10), maxBodyBytes: 64 * 1024)
         } catch {
             throw Refusal("peer.unreachable", "cannot fetch the key bundle of \(uri) from \(peer.config.domain): \(error)", retryable: true)
         }
-        let body = try await response.body.collect(upTo: 64 * 1024)
-        guard response.status == .ok else {
-            let retryable = response.status.code >= 500 || response.status.code == 429
-            throw Refusal(retryable ? "peer.unavailable" : "routing.unknown_recipient", "\(peer.config.domain) answered \(response.status.code) for the key bundle of \(uri)", retryable: retryable)
+        guard response.status == 200 else {
+            let retryable = response.status >= 500 || response.status == 429
+            throw Refusal(retryable ? "peer.unavailable" : "routing.unknown_recipient", "\(peer.config.domain) answered \(response.status) for the key bundle of \(uri)", retryable: retryable)
         }
         let bundle: UserKeyBundle
         do {
-            bundle = try JSONDecoder().decode(UserKeyBundle.self, from: Data(body.readableBytesView))
+            bundle = try JSONDecoder().decode(UserKeyBundle.self, from: Data(response.body))
         } catch {
             throw Refusal("peer.bad_bundle", "\(peer.config.domain) sent an unreadable key bundle for \(uri)")
         }

@@ -1,4 +1,3 @@
-import AsyncHTTPClient
 import Foundation
 import Logging
 import ParleyCrypto
@@ -20,7 +19,7 @@ struct KeyDirectoryTests {
         }
 
         func directory(cacheEntries: Int) -> KeyDirectory {
-            KeyDirectory(store: store, nodeKey: nodeKey, http: HTTPClient.shared, cacheEntries: cacheEntries, logger: Logger(label: "test"))
+            KeyDirectory(store: store, nodeKey: nodeKey, http: PooledHTTPClient(), cacheEntries: cacheEntries, logger: Logger(label: "test"))
         }
 
         func close() {
