@@ -47,7 +47,7 @@ public struct EnvelopeSealer: Sendable {
         try validate(senderURI: senderURI, recipients: recipients, origin: origin, destination: destination,
                      sentAt: sentAt, expiresAt: expiresAt, contentCount: content.count)
 
-        let id = EnvelopeID(unchecked: random.bytes(EnvelopeID.byteCount))
+        let id = EnvelopeID(unchecked: random.envelopeId(expiresAt: expiresAt))
         let nonce = random.bytes(Sodium.aeadNonceBytes)
         let contentKey = SecretBytes(copying: random.bytes(Envelope.contentKeyBytes))
 

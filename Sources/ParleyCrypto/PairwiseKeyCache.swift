@@ -5,11 +5,26 @@ import Synchronization
 /// reproduce the worked example in docs/ENVELOPE.md byte for byte.
 protocol RandomSource: Sendable {
     func bytes(_ count: Int) -> [UInt8]
+    /// A new envelope id for an envelope that expires at `expiresAt`.
+    func envelopeId(expiresAt: Int64) -> [UInt8]
+}
+
+extension RandomSource {
+    /// All 16 bytes drawn from the source (the test hook's order: docs/ENVELOPE.md's worked example).
+    func envelopeId(expiresAt: Int64) -> [UInt8] { bytes(EnvelopeID.byteCount) }
 }
 
 /// libsodium's `randombytes_buf`.
 struct SystemRandom: RandomSource {
     func bytes(_ count: Int) -> [UInt8] { Sodium.randomBytes(count) }
+
+    /// Time-ordered, like a UUIDv7: the low 48 bits of `expiresAt` (Unix ms, big-endian), then 80 random bits.
+    /// Stores index envelopes by id on both sides; ids that grow with time append to those indexes instead of
+    /// writing a random page of each per envelope. The prefix tells nothing new: `expiresAt` is in the clear header.
+    func envelopeId(expiresAt: Int64) -> [UInt8] {
+        let millis = UInt64(max(0, expiresAt))
+        return (0..<6).map { UInt8(truncatingIfNeeded: millis >> (40 - 8 * $0)) } + Sodium.randomBytes(EnvelopeID.byteCount - 6)
+    }
 }
 
 /// The keys one sender/recipient pair shares, derived once from X25519 and kept for later envelopes.

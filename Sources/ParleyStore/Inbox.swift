@@ -95,25 +95,30 @@ extension ParleyStore {
         try Check.positive(Int(clamping: leaseMillis), "leaseMillis")
         let token = newLeaseToken()
         let leaseUntil = try Check.leaseEnd(now: now, leaseMillis: leaseMillis)
-        return try await write("claiming inbox rows") { db in
-            let candidates = try Int64.fetchAll(db.cachedStatement(sql: ClaimSQL.candidates(
-                table: "inbox", scope: "tenant = :tenant", partition: "origin, conversation",
-                perConversation: maxPerConversation)),
-                arguments: ["now": now, "tenant": tenant, "perConversation": maxPerConversation, "limit": limit])
-            let claim = try db.cachedStatement(sql: """
-                UPDATE inbox SET state = 'inflight', lease_until = ?, lease_token = ?,
-                       lease_lapsed = (state = 'inflight'), attempts = attempts + 1, updated_at = ?
-                WHERE seq = ?
-                """)
-            var items: [InboxItem] = []
-            for seq in candidates {
-                try claim.execute(arguments: [leaseUntil, token, now, seq])
-                if let row = try Row.fetchOne(db.cachedStatement(sql: "SELECT * FROM inbox WHERE seq = ?"), arguments: [seq]) {
-                    items.append(Self.inboxItem(row))
-                }
-            }
+        return try await write("claiming inbox rows", synced: false) { db in
+            let rows = try Row.fetchAll(db.cachedStatement(sql: """
+                UPDATE inbox SET state = 'inflight', lease_until = :leaseUntil, lease_token = :token,
+                       lease_lapsed = (state = 'inflight'), attempts = attempts + 1, updated_at = :now
+                WHERE seq IN (\(ClaimSQL.candidates(table: "inbox", scope: "tenant = :tenant", partition: "origin, conversation",
+                                                    perConversation: maxPerConversation)))
+                RETURNING seq, \(Self.inboxItemColumns)
+                """), arguments: [
+                    "now": now, "tenant": tenant, "perConversation": maxPerConversation, "limit": limit,
+                    "leaseUntil": leaseUntil, "token": token,
+                ])
+            let items = rows.map { (seq: $0[0] as Int64, item: Self.inboxItem($0, from: 1)) }.sorted { $0.seq < $1.seq }.map(\.item)
             return InboxClaim(leaseToken: token, leaseUntil: leaseUntil, items: items)
         }
+    }
+
+    /// The columns ``inboxItem(_:from:)`` reads, in its order.
+    static let inboxItemColumns = "tenant, origin, envelope_id, conversation, sealed, received_at, attempts, lease_lapsed, last_error"
+
+    static func inboxItem(_ row: Row, from i: Int) -> InboxItem {
+        InboxItem(
+            tenant: row[i], key: InboxKey(origin: row[i + 1], envelopeId: row[i + 2]), conversation: row[i + 3],
+            sealed: row[i + 4], receivedAt: row[i + 5], attempt: row[i + 6], previousClaimUnresolved: row[i + 7],
+            lastError: row[i + 8])
     }
 
     static func inboxItem(_ row: Row) -> InboxItem {
@@ -177,7 +182,7 @@ extension ParleyStore {
         try Check.name(leaseToken, "lease token")
         for retry in retries { try Check.envelopeId(retry.key.envelopeId) }
         if retries.isEmpty { return 0 }
-        return try await write("scheduling \(retries.count) inbox retr(ies)") { db in
+        return try await write("scheduling \(retries.count) inbox retr(ies)", synced: false) { db in
             try Self.updateEach(db, """
                 UPDATE inbox SET state = 'pending', next_attempt_at = ?, last_error = ?, lease_until = NULL,
                        lease_token = NULL, lease_lapsed = 0, updated_at = ?
@@ -195,7 +200,7 @@ extension ParleyStore {
         try Check.name(leaseToken, "lease token")
         for key in keys { try Check.envelopeId(key.envelopeId) }
         if keys.isEmpty { return 0 }
-        return try await write("returning \(keys.count) untried inbox row(s)") { db in
+        return try await write("returning \(keys.count) untried inbox row(s)", synced: false) { db in
             try Self.updateEach(db, """
                 UPDATE inbox SET state = 'pending', next_attempt_at = ?, attempts = max(0, attempts - 1), lease_until = NULL,
                        lease_token = NULL, lease_lapsed = 0, updated_at = ?

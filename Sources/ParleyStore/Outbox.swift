@@ -109,24 +109,20 @@ extension ParleyStore {
         try Check.positive(Int(clamping: leaseMillis), "leaseMillis")
         let token = newLeaseToken()
         let leaseUntil = try Check.leaseEnd(now: now, leaseMillis: leaseMillis)
-        return try await write("claiming outbox rows for \(peer)") { db in
+        return try await write("claiming outbox rows for \(peer)", synced: false) { db in
             let expired = try Self.expireOutbox(tenant: tenant, peer: peer, now: now, db)
-            let candidates = try Int64.fetchAll(db.cachedStatement(sql: ClaimSQL.candidates(
-                table: "outbox", scope: "tenant = :tenant AND peer = :peer", partition: "conversation",
-                perConversation: maxPerConversation)),
-                arguments: ["now": now, "tenant": tenant, "peer": peer, "perConversation": maxPerConversation, "limit": limit])
-            let claim = try db.cachedStatement(sql: """
-                UPDATE outbox SET state = 'inflight', lease_until = ?, lease_token = ?,
-                       lease_lapsed = (state = 'inflight'), attempts = attempts + 1, updated_at = ?
-                WHERE seq = ?
-                """)
-            var items: [OutboxItem] = []
-            for seq in candidates {
-                try claim.execute(arguments: [leaseUntil, token, now, seq])
-                if let row = try Row.fetchOne(db.cachedStatement(sql: "SELECT * FROM outbox WHERE seq = ?"), arguments: [seq]) {
-                    items.append(Self.outboxItem(row))
-                }
-            }
+            // One statement claims the whole batch and hands back the claimed rows.
+            let rows = try Row.fetchAll(db.cachedStatement(sql: """
+                UPDATE outbox SET state = 'inflight', lease_until = :leaseUntil, lease_token = :token,
+                       lease_lapsed = (state = 'inflight'), attempts = attempts + 1, updated_at = :now
+                WHERE seq IN (\(ClaimSQL.candidates(table: "outbox", scope: "tenant = :tenant AND peer = :peer",
+                                                    partition: "conversation", perConversation: maxPerConversation)))
+                RETURNING seq, \(Self.outboxItemColumns)
+                """), arguments: [
+                    "now": now, "tenant": tenant, "peer": peer, "perConversation": maxPerConversation, "limit": limit,
+                    "leaseUntil": leaseUntil, "token": token,
+                ])
+            let items = rows.map { (seq: $0[0] as Int64, item: Self.outboxItem($0, from: 1)) }.sorted { $0.seq < $1.seq }.map(\.item)
             return OutboxClaim(leaseToken: token, leaseUntil: leaseUntil, items: items, expired: expired)
         }
     }
@@ -161,6 +157,18 @@ extension ParleyStore {
             lastError: row["last_error"])
     }
 
+    /// The columns ``outboxItem(_:from:)`` reads, in its order (positional reads skip the name lookups).
+    static let outboxItemColumns = """
+        tenant, envelope_id, peer, conversation, sealed, canonical_id, created_at, expires_at, attempts, lease_lapsed, last_error
+        """
+
+    static func outboxItem(_ row: Row, from i: Int) -> OutboxItem {
+        OutboxItem(
+            tenant: row[i], envelopeId: row[i + 1], peer: row[i + 2], conversation: row[i + 3], sealed: row[i + 4],
+            canonicalId: row[i + 5], createdAt: row[i + 6], expiresAt: row[i + 7], attempt: row[i + 8],
+            previousClaimUnresolved: row[i + 9], lastError: row[i + 10])
+    }
+
     /// Marks rows sent (the peer answered accepted or duplicate) and their delivery state `sent`, in one transaction.
     ///
     /// Applies to any row not yet finished, whoever holds its lease: acceptance by the peer is a fact.
@@ -170,17 +178,22 @@ extension ParleyStore {
         try Check.name(tenant, "tenant")
         for id in envelopeIds { try Check.envelopeId(id) }
         if envelopeIds.isEmpty { return 0 }
-        return try await write("marking \(envelopeIds.count) envelope(s) sent") { db in
-            let update = try db.cachedStatement(sql: """
-                UPDATE outbox SET state = 'sent', lease_until = NULL, lease_token = NULL, lease_lapsed = 0, updated_at = ?
-                WHERE tenant = ? AND envelope_id = ? AND state IN ('pending', 'inflight')
-                """)
+        return try await write("marking \(envelopeIds.count) envelope(s) sent", synced: false) { db in
             var changed = 0
-            for id in envelopeIds {
-                try update.execute(arguments: [now, tenant, id])
-                guard db.changesCount > 0 else { continue }
-                changed += 1
-                _ = try Self.advanceDelivery(tenant: tenant, envelopeId: id, to: .sent, reason: nil, now: now, db)
+            // Whole chunks per statement; the delivery state moves queued → sent (the only forward move to sent).
+            try Self.forEachChunk(of: envelopeIds) { ids, marks in
+                let sent = try Data.fetchAll(db.cachedStatement(sql: """
+                    UPDATE outbox SET state = 'sent', lease_until = NULL, lease_token = NULL, lease_lapsed = 0, updated_at = ?
+                    WHERE tenant = ? AND envelope_id IN (\(marks)) AND state IN ('pending', 'inflight')
+                    RETURNING envelope_id
+                    """), arguments: StatementArguments([now, tenant] as [any DatabaseValueConvertible]) + StatementArguments(ids))
+                changed += sent.count
+                try Self.forEachChunk(of: sent) { sentIds, sentMarks in
+                    try db.cachedStatement(sql: """
+                        UPDATE delivery_state SET status = 'sent', reason = NULL, updated_at = ?
+                        WHERE tenant = ? AND envelope_id IN (\(sentMarks)) AND status = 'queued'
+                        """).execute(arguments: StatementArguments([now, tenant] as [any DatabaseValueConvertible]) + StatementArguments(sentIds))
+                }
             }
             return changed
         }
@@ -196,7 +209,7 @@ extension ParleyStore {
         try Check.name(leaseToken, "lease token")
         for retry in retries { try Check.envelopeId(retry.envelopeId) }
         if retries.isEmpty { return 0 }
-        return try await write("scheduling \(retries.count) outbox retr(ies)") { db in
+        return try await write("scheduling \(retries.count) outbox retr(ies)", synced: false) { db in
             try Self.updateEach(db, """
                 UPDATE outbox SET state = 'pending', next_attempt_at = ?, last_error = ?, lease_until = NULL,
                        lease_token = NULL, lease_lapsed = 0, updated_at = ?
@@ -270,7 +283,7 @@ extension ParleyStore {
     public func endLeases(tenant: String, outboxPeer peer: String?, now: Int64) async throws(StoreError) -> Int {
         try Check.name(tenant, "tenant")
         if let peer { try Check.name(peer, "peer") }
-        return try await write("ending earlier leases") { db in
+        return try await write("ending earlier leases", synced: false) { db in
             if let peer {
                 try db.execute(sql: """
                     UPDATE outbox SET lease_until = ? WHERE tenant = ? AND peer = ? AND state = 'inflight' AND lease_until > ?
@@ -286,6 +299,27 @@ extension ParleyStore {
 }
 
 extension ParleyStore {
+    /// Calls `body` with `ids` in chunks and the `?, ?, …` list for an `IN (…)` of each chunk. Chunks have the sizes
+    /// 1, 2, 4, …, 256, the last one padded by repeating its last id (harmless in `IN`), so a handful of cached
+    /// statements serve any count.
+    static func forEachChunk(of ids: [Data], _ body: ([Data], String) throws -> Void) rethrows {
+        var start = 0
+        while start < ids.count {
+            let remaining = ids.count - start
+            let size = remaining >= 256 ? 256 : 1 << (Int.bitWidth - (remaining - 1).leadingZeroBitCount)
+            let taken = min(size, remaining)
+            var chunk = Array(ids[start..<start + taken])
+            while chunk.count < size { chunk.append(chunk[chunk.count - 1]) }
+            try body(chunk, Self.placeholders[size] ?? String(repeating: "?, ", count: size - 1) + "?")
+            start += taken
+        }
+    }
+
+    private static let placeholders: [Int: String] = Dictionary(uniqueKeysWithValues: (0...8).map { power in
+        let size = 1 << power
+        return (size, String(repeating: "?, ", count: size - 1) + "?")
+    })
+
     /// Runs one cached statement per item; returns how many rows changed in all.
     static func updateEach<Item>(_ db: Database, _ sql: String, _ items: [Item], _ arguments: (Item) -> StatementArguments) throws -> Int {
         let statement = try db.cachedStatement(sql: sql)

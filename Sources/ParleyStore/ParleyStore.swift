@@ -9,8 +9,11 @@ import Synchronization
 /// that writes several rows does so in one transaction, and every row is scoped by tenant, since one node may host
 /// several operators. Sealed envelopes are stored as opaque BLOBs; the store never sees content.
 ///
-/// Durability: by default every commit is durable when the method returns, also across power loss
-/// (`PRAGMA synchronous = FULL`, which in WAL mode syncs the log at each commit). That is what lets the node
+/// Durability: by default every commit that stores something new (ingest, receive, delivered, keys, consent…) is
+/// durable when the method returns, also across power loss (`PRAGMA synchronous = FULL`, which in WAL mode syncs the
+/// log at that commit). Commits that only record progress on stored rows (claims, "sent" marks, retries, hand-backs)
+/// are not synced on their own: the next synced commit makes them durable too, and a power loss before it can only
+/// undo them, which repeats a send the peer deduplicates. That is what lets the node
 /// acknowledge a webhook or a federation PUT as soon as the call returns. Batch methods
 /// (``ingest(_:)`` with many events, ``receive(tenant:origin:transactionId:envelopes:now:)``, the
 /// ``IngressCommitter``) put many rows under one sync, which is how throughput stays high with FULL.
@@ -44,6 +47,7 @@ public final class ParleyStore: Sendable {
     /// The database file path.
     public let path: String
     let pool: DatabasePool
+    let durability: Options.Durability
     let logger: Logger
     private let isClosed = Mutex(false)
 
@@ -56,6 +60,7 @@ public final class ParleyStore: Sendable {
     public init(path: String, options: Options = Options(), logger: Logger = Logger(label: "parley.store")) throws(StoreError) {
         self.path = path
         self.logger = logger
+        self.durability = options.durability
         let url = URL(fileURLWithPath: path)
         let directory = url.deletingLastPathComponent()
         do {
@@ -153,6 +158,13 @@ public final class ParleyStore: Sendable {
         }
     }
 
+    /// The `detail` lines of `EXPLAIN QUERY PLAN` for `sql` (tests: that a query uses the index meant for it).
+    func queryPlan(_ sql: String) async throws(StoreError) -> [String] {
+        try await read("explaining a query") { db in
+            try Row.fetchAll(db, sql: "EXPLAIN QUERY PLAN " + sql).map { $0["detail"] as String }
+        }
+    }
+
     private static func text(_ value: DatabaseValue) -> String {
         switch value.storage {
         case .null: "NULL"
@@ -178,10 +190,28 @@ public final class ParleyStore: Sendable {
     // MARK: Transaction helpers
 
     /// Runs `body` in one write transaction; the transaction is committed (and synced) before this returns.
-    func write<T: Sendable>(_ operation: String, _ body: @escaping @Sendable (Database) throws -> T) async throws(StoreError) -> T {
+    ///
+    /// `synced: false` is for commits that only record progress on rows already durable (claims, "sent" marks,
+    /// retries): with durability FULL they skip their own sync and become durable with the next synced commit (the
+    /// WAL is one ordered log, so a later sync covers them). A power loss can only undo such a commit, which
+    /// repeats work (a resend or redelivery the peer deduplicates by envelope id); it never loses or reorders what
+    /// a synced commit acknowledged. One sync fewer per batch is what keeps the sender's and receiver's loops from
+    /// waiting on the disk between every step.
+    func write<T: Sendable>(_ operation: String, synced: Bool = true, _ body: @escaping @Sendable (Database) throws -> T) async throws(StoreError) -> T {
         if isClosed.withLock({ $0 }) { throw StoreError(.closed, "\(operation) failed: the store is closed") }
         do {
-            return try await pool.write(body)
+            guard !synced, durability == .full else { return try await pool.write(body) }
+            return try await pool.writeWithoutTransaction { db in
+                try db.execute(sql: "PRAGMA synchronous = NORMAL")
+                defer { try? db.execute(sql: "PRAGMA synchronous = FULL") }
+                var result: T?
+                try db.inTransaction {
+                    result = try body(db)
+                    return .commit
+                }
+                guard let result else { throw StoreError(.internal, "\(operation): the transaction produced no result") }
+                return result
+            }
         } catch {
             let wrapped = StoreError.wrap(error, operation)
             logger.warning("store write failed", metadata: ["operation": "\(operation)", "code": "\(wrapped.code.rawValue)"])

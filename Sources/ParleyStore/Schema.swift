@@ -11,6 +11,9 @@ enum Schema {
         migrator.registerMigration("v2") { db in
             try db.execute(sql: v2)
         }
+        migrator.registerMigration("v3") { db in
+            try db.execute(sql: v3)
+        }
         return migrator
     }()
 
@@ -165,5 +168,17 @@ enum Schema {
         ) WITHOUT ROWID;
         -- One account per remote user and tenant, so replies find their way back.
         CREATE UNIQUE INDEX contact_by_remote ON contact (tenant, remote);
+        """
+
+    /// Fewer index writes per message: retention only ever looks for finished rows (and settled delivery records),
+    /// so the indexes it uses hold only those. A row now enters them once, when it finishes, instead of being
+    /// re-indexed on every state change (ingest, claim, sent): two to four B-tree writes fewer per message and side.
+    static let v3 = """
+        DROP INDEX outbox_state;
+        CREATE INDEX outbox_finished ON outbox (tenant, updated_at) WHERE state IN ('sent', 'dead');
+        DROP INDEX inbox_state;
+        CREATE INDEX inbox_finished ON inbox (tenant, updated_at) WHERE state IN ('delivered', 'failed');
+        DROP INDEX delivery_state_age;
+        CREATE INDEX delivery_state_settled ON delivery_state (tenant, updated_at) WHERE status <> 'queued';
         """
 }

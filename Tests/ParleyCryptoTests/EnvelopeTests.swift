@@ -45,6 +45,22 @@ struct EnvelopeTests {
         #expect(opened.destination == "b.example")
     }
 
+    @Test("Envelope ids grow with the expiry time and are otherwise random, so stores append them to their indexes")
+    func envelopeIdsAreTimeOrdered() throws {
+        let sealer = EnvelopeSealer(cache: PairwiseKeyCache())
+        func id(expiresAt: Int64) throws -> [UInt8] {
+            try sealer.seal(content: content, sender: f.alice.keys, senderURI: f.alice.uri, recipients: [f.bob.bundle],
+                            origin: "a.example", destination: "b.example", sentAt: Fixture.sentAt, expiresAt: expiresAt).id.bytes
+        }
+        let early = try id(expiresAt: Fixture.expiresAt)
+        let sameMillisecond = try id(expiresAt: Fixture.expiresAt)
+        let later = try id(expiresAt: Fixture.expiresAt + 1)
+        let prefix = (0..<6).map { UInt8(truncatingIfNeeded: UInt64(Fixture.expiresAt) >> (40 - 8 * $0)) }
+        #expect(Array(early.prefix(6)) == prefix)
+        #expect(early != sameMillisecond)
+        #expect(early.lexicographicallyPrecedes(later) && sameMillisecond.lexicographicallyPrecedes(later))
+    }
+
     @Test("Three recipients share one body and each opens it with their own key")
     func roundTripThreeRecipients() throws {
         let sealer = EnvelopeSealer(cache: PairwiseKeyCache())

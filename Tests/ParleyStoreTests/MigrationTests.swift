@@ -9,7 +9,7 @@ import Testing
         let store = try ParleyStore(path: path)
         defer { try? store.close() }
 
-        #expect(try await store.appliedMigrations() == ["v1", "v2"])
+        #expect(try await store.appliedMigrations() == ["v1", "v2", "v3"])
         #expect(try await store.scalarTexts("PRAGMA journal_mode") == ["wal"])
         #expect(try await store.writerPragma("synchronous") == "2")  // FULL
         let attributes = try FileManager.default.attributesOfItem(atPath: path)
@@ -29,7 +29,7 @@ import Testing
         #expect(FileManager.default.createFile(atPath: path, contents: Data()))
         let store = try ParleyStore(path: path)
         defer { try? store.close() }
-        #expect(try await store.appliedMigrations() == ["v1", "v2"])
+        #expect(try await store.appliedMigrations() == ["v1", "v2", "v3"])
         #expect(try await store.outboxDepth(tenant: "a.example", peer: "b.example") == 0)
     }
 
@@ -44,7 +44,7 @@ import Testing
         defer { try? second.close() }
         // schema_version changes with any DDL, so an unchanged value proves no migration ran again.
         #expect(try await second.scalarTexts("PRAGMA schema_version") == schemaVersion)
-        #expect(try await second.appliedMigrations() == ["v1", "v2"])
+        #expect(try await second.appliedMigrations() == ["v1", "v2", "v3"])
         #expect(try await second.outboxDepth(tenant: "a.example", peer: "b.example") == 1)
     }
 
@@ -53,17 +53,49 @@ import Testing
         let first = try ParleyStore(path: dir.path())
         try await first.putKey(StoredKey(tenant: "a.example", kind: .userSecret, owner: "alice", keyId: "k1", material: Data([1]), createdAt: 1))
         // Roll the file back to what a v1 node wrote.
+        try await first.unsafeExecute(Self.rollBackV3)
         try await first.unsafeExecute("DROP INDEX key_material_by_id")
         try await first.unsafeExecute("DROP TABLE contact")
-        try await first.unsafeExecute("DELETE FROM grdb_migrations WHERE identifier = 'v2'")
+        try await first.unsafeExecute("DELETE FROM grdb_migrations WHERE identifier IN ('v2', 'v3')")
         try first.close()
 
         let second = try ParleyStore(path: dir.path())
         defer { try? second.close() }
-        #expect(try await second.appliedMigrations() == ["v1", "v2"])
+        #expect(try await second.appliedMigrations() == ["v1", "v2", "v3"])
         #expect(try await second.scalarTexts("SELECT name FROM sqlite_master WHERE name = 'key_material_by_id'") == ["key_material_by_id"])
         #expect(try await second.key(tenant: "a.example", kind: .userSecret, withId: "k1")?.owner == "alice")
         #expect(try await second.contactCount(tenant: "a.example") == 0)
+    }
+
+    /// What a v2 node's file had instead of v3's indexes.
+    static let rollBackV3 = """
+        DROP INDEX outbox_finished; CREATE INDEX outbox_state ON outbox (tenant, state, updated_at);
+        DROP INDEX inbox_finished; CREATE INDEX inbox_state ON inbox (tenant, state, updated_at);
+        DROP INDEX delivery_state_settled; CREATE INDEX delivery_state_age ON delivery_state (tenant, updated_at);
+        DELETE FROM grdb_migrations WHERE identifier = 'v3';
+        """
+
+    @Test func fileAtVersion2GetsRetentionIndexesOfFinishedRowsOnlyAndRetentionStillFindsThem() async throws {
+        let dir = try TempDir()
+        let first = try ParleyStore(path: dir.path())
+        _ = try await first.ingest(event("e1", envelopes: [envelope(1)]))
+        _ = try await first.ingest(event("e2", envelopes: [envelope(2)]))
+        _ = try await first.markOutboxSent(tenant: "a.example", envelopeIds: [envelope(1).envelopeId], now: 2_000)
+        try await first.unsafeExecute(Self.rollBackV3)
+        try first.close()
+
+        let second = try ParleyStore(path: dir.path())
+        defer { try? second.close() }
+        #expect(try await second.appliedMigrations() == ["v1", "v2", "v3"])
+        let indexes = try await second.scalarTexts("SELECT name FROM sqlite_master WHERE type = 'index' AND name IN ('outbox_state', 'outbox_finished', 'inbox_finished', 'delivery_state_settled') ORDER BY name")
+        #expect(indexes == ["delivery_state_settled", "inbox_finished", "outbox_finished"])
+        // Retention's queries use the new indexes (their WHERE implies the index's) and find the finished row only.
+        let plan = try await second.queryPlan("DELETE FROM outbox WHERE tenant = 'a.example' AND state IN ('sent', 'dead') AND updated_at < 10000")
+        #expect(plan.joined().contains("outbox_finished"))
+        let counts = try await second.purge(tenant: "a.example", rowsBefore: 10_000, ciphertextBefore: 10_000)
+        #expect(counts.outboxRowsDeleted == 1)
+        #expect(counts.deliveryRecordsDeleted == 1)
+        #expect(try await second.outboxDepth(tenant: "a.example", peer: "b.example") == 1)
     }
 
     @Test func fileFromANewerParleyIsRefused() async throws {
