@@ -131,13 +131,25 @@ struct EgressWorker: Service {
             let key = item.key.origin + "\u{0}" + item.conversation
             if let index = runIndex[key] { runs[index].append(item) } else { runIndex[key] = runs.count; runs.append([item]) }
         }
-        await withTaskGroup(of: Void.self) { group in
+        // Runs go out concurrently; what the app accepted is recorded behind them (concurrent records share a
+        // commit), and the pass ends once every record is committed, so the next pass sees them all.
+        enum Finished: Sendable {
+            case run([Accepted])
+            case record
+        }
+        await withTaskGroup(of: Finished.self) { group in
             var running = 0
+            func handle(_ finished: Finished) {
+                guard case .run(let accepted) = finished else { return }
+                running -= 1
+                for row in accepted { group.addTask { await record(row); return .record } }
+            }
             for run in runs {
-                if running >= Self.concurrentRuns { await group.next(); running -= 1 }
-                group.addTask { await deliverInOrder(run, leaseToken: claim.leaseToken) }
+                while running >= Self.concurrentRuns, let finished = await group.next() { handle(finished) }
+                group.addTask { .run(await deliverInOrder(run, leaseToken: claim.leaseToken)) }
                 running += 1
             }
+            while let finished = await group.next() { handle(finished) }
         }
         return true
     }
@@ -146,34 +158,33 @@ struct EgressWorker: Service {
     static let concurrentRuns = 16
 
     /// Delivers a conversation's run one row after the other; when a row must wait for a retry, the rows after it
-    /// are handed back untried so they stay behind it.
+    /// are handed back untried so they stay behind it. Returns the rows the app accepted, for the caller to record.
     ///
-    /// A row goes out as soon as the app accepted the one before it; recording "delivered" is committed behind the
-    /// sends (concurrent records share a commit) and awaited before the run ends, so a run waits for about one
-    /// commit instead of one per row. A row that refers to an earlier row of the run (a reaction to the message just
-    /// before it) finds that row's native id in `deliveredInRun` before it is committed.
-    func deliverInOrder(_ run: [InboxItem], leaseToken: String) async {
+    /// A row goes out as soon as the app accepted the one before it, without waiting for "delivered" to be
+    /// committed (the pass records them all before the next claim). A row that refers to an earlier row of the run
+    /// (a reaction to the message just before it) finds that row's native id in `deliveredInRun`.
+    func deliverInOrder(_ run: [InboxItem], leaseToken: String) async -> [Accepted] {
         var deliveredInRun: [Data: String] = [:]
-        await withTaskGroup(of: Void.self) { records in
-            for (index, item) in run.enumerated() {
-                switch await deliver(item, leaseToken: leaseToken, deliveredInRun: deliveredInRun) {
-                case .accepted(let accepted):
-                    if let mapping = accepted.mapping { deliveredInRun[mapping.canonicalId] = accepted.nativeId }
-                    records.addTask { await record(accepted) }
-                case .finished:
-                    continue
-                case .waits:
-                    let rest = run[(index + 1)...].map(\.key)
-                    do {
-                        _ = try await node.store.returnUntried(tenant: tenant.name, leaseToken: leaseToken, keys: rest, now: BridgeNode.nowMillis())
-                    } catch {
-                        // They come back when the lease runs out.
-                        node.logger.error("could not hand back untried rows", metadata: ["tenant": .string(tenant.name), "error": .string("\(error)")])
-                    }
-                    return
+        var accepted: [Accepted] = []
+        for (index, item) in run.enumerated() {
+            switch await deliver(item, leaseToken: leaseToken, deliveredInRun: deliveredInRun) {
+            case .accepted(let row):
+                if let mapping = row.mapping { deliveredInRun[mapping.canonicalId] = row.nativeId }
+                accepted.append(row)
+            case .finished:
+                continue
+            case .waits:
+                let rest = run[(index + 1)...].map(\.key)
+                do {
+                    _ = try await node.store.returnUntried(tenant: tenant.name, leaseToken: leaseToken, keys: rest, now: BridgeNode.nowMillis())
+                } catch {
+                    // They come back when the lease runs out.
+                    node.logger.error("could not hand back untried rows", metadata: ["tenant": .string(tenant.name), "error": .string("\(error)")])
                 }
+                return accepted
             }
         }
+        return accepted
     }
 
     enum Result {
