@@ -29,6 +29,8 @@ let package = Package(
         .package(name: "Parley", path: ".."),
         .package(url: "https://github.com/ordo-one/benchmark", from: "1.38.1", traits: ["MallocInterposer"]),
         .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
+        .package(url: "https://github.com/swift-server/async-http-client", from: "1.37.0"),
+        .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
     ],
     targets: [
         benchmarkTarget("MIMIBenchmarks", [.product(name: "ParleyCore", package: "Parley")]),
@@ -36,6 +38,13 @@ let package = Package(
         benchmarkTarget("StoreBenchmarks", [
             .product(name: "ParleyStore", package: "Parley"),
             .product(name: "GRDB", package: "GRDB.swift"),
+        ]),
+        benchmarkTarget("HTTPBenchmarks", [
+            .product(name: "ParleyNode", package: "Parley"),
+            .product(name: "AsyncHTTPClient", package: "async-http-client"),
+            .product(name: "NIOCore", package: "swift-nio"),
+            .product(name: "NIOPosix", package: "swift-nio"),
+            .product(name: "NIOHTTP1", package: "swift-nio"),
         ]),
         benchmarkTarget("AdapterBenchmarks", [
             .product(name: "ParleyKit", package: "Parley"),

@@ -5,8 +5,8 @@ import NIOSSL
 import Synchronization
 
 /// A failure of ``PooledHTTPClient``, with a stable code.
-package struct HTTPClientFailure: Error, Sendable, CustomStringConvertible {
-    package enum Code: String, Sendable {
+public struct HTTPClientFailure: Error, Sendable, CustomStringConvertible {
+    public enum Code: String, Sendable {
         /// The URL is not `http(s)://host[:port]/path`.
         case badURL = "http.bad_url"
         /// No connection could be opened (refused, unresolvable, connect timeout, TLS handshake).
@@ -21,8 +21,9 @@ package struct HTTPClientFailure: Error, Sendable, CustomStringConvertible {
         case shutdown = "http.shutdown"
     }
 
-    package var code: Code
-    package var message: String
+    public var code: Code
+    /// What happened, for a person: which host, which limit.
+    public var message: String
     /// Nothing of an answer had arrived when this happened (the request may be sent again on a fresh connection
     /// when the connection was a reused one that the server had already closed).
     var beforeAnyResponse = false
@@ -33,14 +34,16 @@ package struct HTTPClientFailure: Error, Sendable, CustomStringConvertible {
         self.beforeAnyResponse = beforeAnyResponse
     }
 
-    package var description: String { "\(message) [\(code.rawValue)]" }
+    public var description: String { "\(message) [\(code.rawValue)]" }
 }
 
 /// An answer read whole.
-package struct HTTPClientAnswer: Sendable {
-    package var status: Int
-    package var headers: HTTPHeaders
-    package var body: [UInt8]
+public struct HTTPClientAnswer: Sendable {
+    /// The status code, e.g. 200.
+    public var status: Int
+    public var headers: HTTPHeaders
+    /// The whole body (chunked answers are joined).
+    public var body: [UInt8]
 }
 
 /// The node's HTTP/1.1 client for its per-message calls (the app's native send API, peers' federation API, key
@@ -50,7 +53,7 @@ package struct HTTPClientAnswer: Sendable {
 /// Why not AsyncHTTPClient: on loopback it spent 150–400 µs of CPU per request against 45–100 µs here (same
 /// server, same concurrency; see BENCHMARKS.md), and the native send is one request per message. The answer is
 /// read whole on the event loop and handed over once, so a request costs one hop into the caller's task.
-package final class PooledHTTPClient: Sendable {
+public final class PooledHTTPClient: Sendable {
     /// Where requests go: one pool of connections each.
     struct Origin: Hashable, Sendable {
         var tls: Bool
@@ -85,8 +88,9 @@ package final class PooledHTTPClient: Sendable {
     private let maxConnectionsPerOrigin: Int
     private let connectTimeout: TimeAmount
     private let idleTimeout: TimeAmount
-    private let tlsContext: NIOSSLContext?
-    private let tlsError: String?
+    private let tlsConfiguration: TLSConfiguration
+    /// Made on the first `https://` connection: loading the trust roots costs memory a plain-HTTP node never needs.
+    private let tlsContext = Mutex<Result<NIOSSLContext, HTTPClientFailure>?>(nil)
     private let state = Mutex(State())
 
     /// - Parameters:
@@ -94,7 +98,7 @@ package final class PooledHTTPClient: Sendable {
     ///   - idleTimeout: an idle connection older than this is closed instead of reused.
     ///   - tls: the TLS settings for `https://` (default: certificate and hostname verification against the system
     ///     trust roots).
-    package init(
+    public init(
         group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton, maxConnectionsPerOrigin: Int = 32,
         connectTimeout: Duration = .seconds(5), idleTimeout: Duration = .seconds(50),
         tls: TLSConfiguration = .makeClientConfiguration()
@@ -103,14 +107,22 @@ package final class PooledHTTPClient: Sendable {
         self.maxConnectionsPerOrigin = max(1, maxConnectionsPerOrigin)
         self.connectTimeout = .nanoseconds(connectTimeout.nanoseconds)
         self.idleTimeout = .nanoseconds(idleTimeout.nanoseconds)
-        do {
-            self.tlsContext = try NIOSSLContext(configuration: tls)
-            self.tlsError = nil
-        } catch {
-            // Only `https://` needs it; plain HTTP keeps working and TLS requests say why they cannot.
-            self.tlsContext = nil
-            self.tlsError = "\(error)"
+        self.tlsConfiguration = tls
+    }
+
+    private func sslContext(for host: String) throws(HTTPClientFailure) -> NIOSSLContext {
+        let result = tlsContext.withLock { cached in
+            if let cached { return cached }
+            let made: Result<NIOSSLContext, HTTPClientFailure>
+            do {
+                made = .success(try NIOSSLContext(configuration: tlsConfiguration))
+            } catch {
+                made = .failure(HTTPClientFailure(.connectFailed, "cannot set up TLS for \(host): \(error)"))
+            }
+            cached = made
+            return made
         }
+        return try result.get()
     }
 
     /// Sends one request and reads its whole answer.
@@ -118,7 +130,7 @@ package final class PooledHTTPClient: Sendable {
     ///   - url: `http://` or `https://` URL.
     ///   - maxBodyBytes: a longer answer fails with ``HTTPClientFailure/Code/bodyTooLarge``.
     ///   - timeout: for the whole exchange, waiting for a free connection included.
-    package func execute(
+    public func execute(
         _ method: HTTPMethod, url: String, headers: HTTPHeaders = [:], body: [UInt8] = [], timeout: Duration,
         maxBodyBytes: Int = 1 << 20
     ) async throws(HTTPClientFailure) -> HTTPClientAnswer {
@@ -153,7 +165,7 @@ package final class PooledHTTPClient: Sendable {
     }
 
     /// Closes idle connections and refuses new requests; requests in flight finish or fail.
-    package func shutdown() async {
+    public func shutdown() async {
         let (idle, waiters) = state.withLock { s -> ([any Channel], [Waiter]) in
             s.shutDown = true
             let idle = s.pools.values.flatMap { $0.idle.map(\.channel) }
@@ -169,7 +181,7 @@ package final class PooledHTTPClient: Sendable {
     }
 
     /// Connections open now (idle or busy) to `url`'s origin, for tests and diagnostics.
-    package func openConnections(to url: String) -> Int {
+    public func openConnections(to url: String) -> Int {
         guard let (origin, _) = try? Self.split(url) else { return 0 }
         return state.withLock { $0.pools[origin]?.open ?? 0 }
     }
@@ -238,6 +250,13 @@ package final class PooledHTTPClient: Sendable {
 
     private func connect(_ origin: Origin, deadline: NIODeadline) async throws(HTTPClientFailure) -> any Channel {
         let remaining = deadline - NIODeadline.now()
+        let tlsContext: NIOSSLContext?
+        do {
+            tlsContext = origin.tls ? try sslContext(for: origin.host) : nil
+        } catch {
+            release(nil, origin: origin, reusable: false)
+            throw error
+        }
         let bootstrap = ClientBootstrap(group: group)
             .connectTimeout(min(connectTimeout, max(remaining, .milliseconds(1))))
             .channelOption(.socketOption(.tcp_nodelay), value: 1)
@@ -256,9 +275,6 @@ package final class PooledHTTPClient: Sendable {
                 }
             }
         do {
-            if origin.tls, tlsContext == nil {
-                throw HTTPClientFailure(.connectFailed, "cannot set up TLS for \(origin.host): \(tlsError ?? "unknown error")")
-            }
             return try await bootstrap.connect(host: origin.host, port: origin.port).get()
         } catch {
             // The slot was counted when the connection was decided on; give it to whoever waits.
