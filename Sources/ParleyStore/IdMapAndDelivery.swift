@@ -34,7 +34,7 @@ extension ParleyStore {
 
     /// The canonical id of a native message, or `nil` when unknown.
     public func canonicalId(tenant: String, app: String, conversation: String, nativeId: String) async throws(StoreError) -> Data? {
-        try await read("looking up a canonical id") { db in
+        try await lookup("looking up a canonical id") { db in
             try Data.fetchOne(db.cachedStatement(sql: """
                 SELECT canonical_id FROM id_map WHERE tenant = ? AND app = ? AND conversation = ? AND native_id = ?
                 """), arguments: [tenant, app, conversation, nativeId])
@@ -44,7 +44,7 @@ extension ParleyStore {
     /// The native ids a canonical message has in this tenant's apps (optionally one app), oldest first.
     public func nativeIds(tenant: String, canonicalId: Data, app: String? = nil) async throws(StoreError) -> [IdMapping] {
         try Check.canonicalId(canonicalId)
-        return try await read("looking up native ids") { db in
+        return try await lookup("looking up native ids") { db in
             let rows = try Row.fetchAll(db.cachedStatement(sql: """
                 SELECT app, conversation, native_id, canonical_id FROM id_map
                 WHERE tenant = ? AND canonical_id = ? AND (? IS NULL OR app = ?)

@@ -33,7 +33,7 @@ extension ParleyStore {
 
     /// The newest key of a kind held for `owner` (latest `createdAt`, then highest key id), or `nil`.
     public func newestKey(tenant: String, kind: KeyKind, owner: String) async throws(StoreError) -> StoredKey? {
-        try await read("reading the newest \(kind.rawValue) key") { db in
+        try await lookup("reading the newest \(kind.rawValue) key") { db in
             try Row.fetchOne(db.cachedStatement(sql: """
                 SELECT * FROM key_material WHERE tenant = ? AND kind = ? AND owner = ?
                 ORDER BY created_at DESC, key_id DESC LIMIT 1
@@ -43,7 +43,7 @@ extension ParleyStore {
 
     /// The key of a kind with id `keyId`, whoever owns it, or `nil`.
     public func key(tenant: String, kind: KeyKind, withId keyId: String) async throws(StoreError) -> StoredKey? {
-        try await read("reading a \(kind.rawValue) key by id") { db in
+        try await lookup("reading a \(kind.rawValue) key by id") { db in
             try Row.fetchOne(db.cachedStatement(sql: """
                 SELECT * FROM key_material WHERE tenant = ? AND kind = ? AND key_id = ? LIMIT 1
                 """), arguments: [tenant, kind.rawValue, keyId]).map(Self.storedKey)
@@ -52,7 +52,7 @@ extension ParleyStore {
 
     /// One stored key, or `nil`.
     public func key(tenant: String, kind: KeyKind, owner: String = "", keyId: String) async throws(StoreError) -> StoredKey? {
-        try await read("reading a \(kind.rawValue) key") { db in
+        try await lookup("reading a \(kind.rawValue) key") { db in
             try Row.fetchOne(db.cachedStatement(sql: """
                 SELECT * FROM key_material WHERE tenant = ? AND kind = ? AND owner = ? AND key_id = ?
                 """), arguments: [tenant, kind.rawValue, owner, keyId]).map(Self.storedKey)
@@ -110,7 +110,7 @@ extension ParleyStore {
 
     /// The cached bundle if it is still fresh at `now` (`expiresAt > now`), else `nil` (fetch it again).
     public func cachedPeerBundle(tenant: String, peer: String, user: String, now: Int64) async throws(StoreError) -> PeerBundle? {
-        try await read("reading a cached peer bundle") { db in
+        try await lookup("reading a cached peer bundle") { db in
             try Row.fetchOne(db.cachedStatement(sql: """
                 SELECT * FROM peer_bundle WHERE tenant = ? AND peer = ? AND user = ? AND expires_at > ?
                 """), arguments: [tenant, peer, user, now]).map { row in
@@ -227,7 +227,7 @@ extension ParleyStore {
 
     /// The contact for a native account, or `nil`.
     public func contact(tenant: String, account: String) async throws(StoreError) -> ContactRecord? {
-        try await read("reading a contact") { db in
+        try await lookup("reading a contact") { db in
             try String.fetchOne(db.cachedStatement(sql: "SELECT remote FROM contact WHERE tenant = ? AND account = ?"),
                                 arguments: [tenant, account]).map { ContactRecord(tenant: tenant, account: account, remote: $0) }
         }
@@ -235,7 +235,7 @@ extension ParleyStore {
 
     /// The contact standing for a remote user, or `nil`.
     public func contact(tenant: String, remote: String) async throws(StoreError) -> ContactRecord? {
-        try await read("reading a contact") { db in
+        try await lookup("reading a contact") { db in
             try String.fetchOne(db.cachedStatement(sql: "SELECT account FROM contact WHERE tenant = ? AND remote = ?"),
                                 arguments: [tenant, remote]).map { ContactRecord(tenant: tenant, account: $0, remote: remote) }
         }

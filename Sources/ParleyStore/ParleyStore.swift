@@ -225,7 +225,7 @@ public final class ParleyStore: Sendable {
         _ operation: String, among candidates: some Sequence<Candidate> & Sendable, sql: String,
         arguments: @escaping @Sendable (Candidate) -> StatementArguments
     ) async throws(StoreError) -> Set<Candidate> {
-        try await read(operation) { db in
+        try await lookup(operation) { db in
             let statement = try db.cachedStatement(sql: sql)
             var found: Set<Candidate> = []
             for candidate in candidates where try Bool.fetchOne(statement, arguments: arguments(candidate)) != nil {
@@ -235,10 +235,21 @@ public final class ParleyStore: Sendable {
         }
     }
 
+    /// Like ``read(_:_:)`` for reads that are one statement, or several whose answers need not come from one
+    /// snapshot (each statement is atomic by itself): no BEGIN/COMMIT around them, two statements fewer per point
+    /// lookup on the hot path (a webhook's consent check, a reply's target, a key by id).
+    func lookup<T: Sendable>(_ operation: String, _ body: @escaping @Sendable (Database) throws -> T) async throws(StoreError) -> T {
+        try await reading(operation) { try await pool.unsafeRead(body) }
+    }
+
     func read<T: Sendable>(_ operation: String, _ body: @escaping @Sendable (Database) throws -> T) async throws(StoreError) -> T {
+        try await reading(operation) { try await pool.read(body) }
+    }
+
+    private func reading<T: Sendable>(_ operation: String, _ perform: () async throws -> T) async throws(StoreError) -> T {
         if isClosed.withLock({ $0 }) { throw StoreError(.closed, "\(operation) failed: the store is closed") }
         do {
-            return try await pool.read(body)
+            return try await perform()
         } catch {
             throw StoreError.wrap(error, operation)
         }
