@@ -190,22 +190,36 @@ final class ReferenceWaits: Sendable {
 
 /// Lets producers wake the worker that consumes their rows, so idle workers sleep instead of polling hard.
 final class Wakeups: Sendable {
-    private let waiters = Mutex<[String: [CheckedContinuation<Void, Never>]]>([:])
-    private let pending = Mutex<Set<String>>([])
+    private struct State {
+        var waiters: [String: [CheckedContinuation<Void, Never>]] = [:]
+        /// Keys signalled while nobody waited: the next wait returns at once.
+        var pending: Set<String> = []
+    }
+
+    private let state = Mutex(State())
 
     func signal(_ key: String) {
-        let woken = waiters.withLock { $0.removeValue(forKey: key) ?? [] }
-        if woken.isEmpty { _ = pending.withLock { $0.insert(key) } }
+        let woken = state.withLock { state in
+            let woken = state.waiters.removeValue(forKey: key) ?? []
+            if woken.isEmpty { state.pending.insert(key) }
+            return woken
+        }
         for continuation in woken { continuation.resume() }
     }
 
     /// Waits for a signal on `key`, or `timeout`, whichever comes first.
     func wait(_ key: String, timeout: Duration) async {
-        if pending.withLock({ $0.remove(key) != nil }) { return }
+        if state.withLock({ $0.pending.remove(key) != nil }) { return }
         await withTaskGroup(of: Void.self) { group in
             group.addTask {
                 await withCheckedContinuation { continuation in
-                    self.waiters.withLock { $0[key, default: []].append(continuation) }
+                    // One lock for the check and the registration: a signal between them would wait out the timeout.
+                    let signalled = self.state.withLock { state in
+                        if state.pending.remove(key) != nil { return true }
+                        state.waiters[key, default: []].append(continuation)
+                        return false
+                    }
+                    if signalled { continuation.resume() }
                 }
             }
             group.addTask {
