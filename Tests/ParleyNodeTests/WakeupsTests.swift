@@ -14,16 +14,24 @@ import Testing
         #expect(ContinuousClock.now - started < Self.timeout / 2)
     }
 
-    @Test func aSignalWakesAWaiterOfItsKeyOnly() async throws {
+    @Test func aSignalWakesAWaiterThatIsAlreadyWaiting() async throws {
         let wakeups = Wakeups()
         let started = ContinuousClock.now
         async let woken: Void = wakeups.wait("egress:a", timeout: Self.timeout)
         try await Task.sleep(for: .milliseconds(50))
-        wakeups.signal("egress:b")
         wakeups.signal("egress:a")
         await woken
         #expect(ContinuousClock.now - started < Self.timeout / 2)
-        // The other key's signal is kept for its next wait.
+    }
+
+    @Test func aSignalOnAnotherKeyLeavesTheWaiterAsleepAndIsKeptForItsOwnKey() async throws {
+        let wakeups = Wakeups()
+        let started = ContinuousClock.now
+        async let waited: Void = wakeups.wait("egress:a", timeout: .milliseconds(300))
+        try await Task.sleep(for: .milliseconds(20))
+        wakeups.signal("egress:b")
+        await waited
+        #expect(ContinuousClock.now - started >= .milliseconds(300))
         let again = ContinuousClock.now
         await wakeups.wait("egress:b", timeout: Self.timeout)
         #expect(ContinuousClock.now - again < Self.timeout / 2)
