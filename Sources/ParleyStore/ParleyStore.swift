@@ -36,11 +36,22 @@ public final class ParleyStore: Sendable {
         public var busyTimeout: TimeInterval
         /// Concurrent read connections.
         public var maximumReaders: Int
+        /// WAL pages after which a commit also checkpoints the log into the database file, inline (SQLite's
+        /// `wal_autocheckpoint`; its own default is 1,000).
+        ///
+        /// A checkpoint copies the newest version of each page in the log once, however often it was rewritten,
+        /// and syncs the database file. The hot pages (the queues' tails, their indexes) are rewritten by nearly
+        /// every commit, so a longer log between checkpoints copies and syncs them far less often per message;
+        /// the price is a log file of up to this many pages (4 KiB each) on disk, and rarer but longer
+        /// checkpoints inside the commit that triggers them.
+        public var walCheckpointPages: Int
 
-        public init(durability: Durability = .full, busyTimeout: TimeInterval = 5, maximumReaders: Int = 4) {
+        public init(durability: Durability = .full, busyTimeout: TimeInterval = 5, maximumReaders: Int = 4,
+                    walCheckpointPages: Int = 10_000) {
             self.durability = durability
             self.busyTimeout = busyTimeout
             self.maximumReaders = maximumReaders
+            self.walCheckpointPages = walCheckpointPages
         }
     }
 
@@ -61,6 +72,7 @@ public final class ParleyStore: Sendable {
         self.path = path
         self.logger = logger
         self.durability = options.durability
+        try Check.positive(options.walCheckpointPages, "walCheckpointPages")
         let url = URL(fileURLWithPath: path)
         let directory = url.deletingLastPathComponent()
         do {
@@ -89,10 +101,12 @@ public final class ParleyStore: Sendable {
         }
         self.pool = pool
         // GRDB sets `synchronous = NORMAL` on the writer when it enables WAL, after `prepareDatabase` ran, so the
-        // level is set here, on the pool's one long-lived writer connection, before anything is written.
+        // level is set here, on the pool's one long-lived writer connection, before anything is written. Only the
+        // writer commits, so only it checkpoints.
         do {
             try pool.writeWithoutTransaction { db in
                 try db.execute(sql: "PRAGMA synchronous = \(synchronous)")
+                try db.execute(sql: "PRAGMA wal_autocheckpoint = \(options.walCheckpointPages)")
             }
         } catch {
             try? pool.close()

@@ -23,6 +23,42 @@ import Testing
         #expect(try await store.writerPragma("synchronous") == "1")  // NORMAL
     }
 
+    @Test func theLogIsCheckpointedEveryTenThousandPagesUnlessAskedOtherwise() async throws {
+        let dir = try TempDir()
+        let standard = try ParleyStore(path: dir.url.appendingPathComponent("a.sqlite").path)
+        defer { try? standard.close() }
+        #expect(try await standard.writerPragma("wal_autocheckpoint") == "10000")
+        let custom = try ParleyStore(path: dir.url.appendingPathComponent("b.sqlite").path, options: .init(walCheckpointPages: 250))
+        defer { try? custom.close() }
+        #expect(try await custom.writerPragma("wal_autocheckpoint") == "250")
+    }
+
+    @Test func theLogIsRewoundOnceItHoldsTheConfiguredNumberOfPages() async throws {
+        let dir = try TempDir()
+        func walBytes(afterIngestingWith pages: Int) async throws -> Int {
+            let path = dir.url.appendingPathComponent("wal-\(pages).sqlite").path
+            let store = try ParleyStore(path: path, options: .init(durability: .normal, walCheckpointPages: pages))
+            defer { try? store.close() }
+            // One commit per event, each rewriting a few pages: ~1,000 pages of log in all.
+            for n in 1...300 { _ = try await store.ingest(event("evt-\(n)", envelopes: [envelope(n)])) }
+            let size = try FileManager.default.attributesOfItem(atPath: path + "-wal")[.size] as? NSNumber
+            return size?.intValue ?? 0
+        }
+        let short = try await walBytes(afterIngestingWith: 16)
+        let long = try await walBytes(afterIngestingWith: 10_000)
+        #expect(short < 64 * 4_096, "checkpointed every 16 pages, the log is rewound and stays small")
+        #expect(long > 4 * short, "with a 10,000-page interval nothing was checkpointed yet (\(long) vs \(short) bytes)")
+    }
+
+    @Test func aCheckpointIntervalOfZeroPagesIsRefusedBeforeTheFileIsTouched() throws {
+        let dir = try TempDir()
+        let path = dir.url.appendingPathComponent("never.sqlite").path
+        #expect { try ParleyStore(path: path, options: .init(walCheckpointPages: 0)) } throws: { error in
+            (error as? StoreError)?.code == .invalidArgument
+        }
+        #expect(!FileManager.default.fileExists(atPath: path))
+    }
+
     @Test func emptyExistingFileIsMigratedFromScratch() async throws {
         let dir = try TempDir()
         let path = dir.path()
