@@ -4,11 +4,15 @@
 # a time-ordered key, a hash key (one random index page per row), a per-conversation index, 5 rows per commit and
 # the previous commit's rows marked sent, synchronous = FULL. See BENCHMARKS.md, seventh pass.
 #   python3 Benchmarks/checkpoint_latency.py [rounds]     (writes under $TMPDIR or /tmp)
-import sqlite3, os, sys, time, threading, random, statistics
-def run(mode, n_commits=6000, rows=5, size=400, path=os.path.join(os.environ.get("TMPDIR", "/tmp"), "parley-checkpoint-latency.sqlite")):
+import sqlite3, os, sys, time, threading
+
+def remove_database(path):
     for suffix in ("", "-wal", "-shm"):
         try: os.remove(path + suffix)
         except FileNotFoundError: pass
+
+def run(mode, n_commits=6000, rows=5, size=400, path=os.path.join(os.environ.get("TMPDIR", "/tmp"), "parley-checkpoint-latency.sqlite")):
+    remove_database(path)
     db = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
     db.execute("PRAGMA journal_mode=WAL"); db.execute("PRAGMA synchronous=FULL")
     db.execute("PRAGMA wal_autocheckpoint=%d" % (1000 if mode == "inline-1000" else 10000))
@@ -25,7 +29,7 @@ def run(mode, n_commits=6000, rows=5, size=400, path=os.path.join(os.environ.get
     t = threading.Thread(target=checkpointer) if mode == "background" else None
     if t: t.start()
     lat = []; seq = 0; start = time.perf_counter()
-    for i in range(n_commits):
+    for _ in range(n_commits):
         t0 = time.perf_counter()
         db.execute("BEGIN")
         for _ in range(rows):
@@ -39,11 +43,9 @@ def run(mode, n_commits=6000, rows=5, size=400, path=os.path.join(os.environ.get
     stop.set()
     if t: t.join()
     db.close()
-    for suffix in ("", "-wal", "-shm"):
-        try: os.remove(path + suffix)
-        except FileNotFoundError: pass
+    remove_database(path)
     lat.sort(); q = lambda p: lat[min(len(lat) - 1, int(p * len(lat)))]
     print("%-12s commits/s=%6.0f p50=%.2f p99=%.2f p99.9=%.2f max=%.1f ms" % (mode, n_commits / total, q(.5), q(.99), q(.999), lat[-1]), flush=True)
-for r in range(int(sys.argv[1]) if len(sys.argv) > 1 else 2):
+for _ in range(int(sys.argv[1]) if len(sys.argv) > 1 else 2):
     for mode in ("inline-1000", "inline-10000", "background"):
         run(mode)
