@@ -73,7 +73,7 @@ let modules: [Module] = [
     module("ParleyStore", local: ["ParleyCore"], external: [grdb, log]),
     Module(target: .target(name: "CParleyABI"), localDependencies: []),
     module("ParleyKit", local: ["ParleyCore", "CParleyABI"]),
-    module("ParleyKitTesting", local: ["ParleyKit"]),
+    module("ParleyKitTesting", local: ["ParleyKit", "ParleyCore"]),
     // JSON parsing/writing and Graph API error reading shared by the three Meta adapters (linked into each .so).
     module("MetaGraph", path: "Plugins/MetaGraph", local: ["ParleyKit"]),
     module("WhatsAppAdapter", path: "Plugins/WhatsAppAdapter", local: ["ParleyKit", "MetaGraph"]),
@@ -93,7 +93,7 @@ let modules: [Module] = [
 
     module("ParleyCoreTests", kind: "test", local: ["ParleyCore"]),
     module("ParleyCryptoTests", kind: "test", local: ["ParleyCrypto"]),
-    module("ParleyStoreTests", kind: "test", local: ["ParleyStore"]),
+    module("ParleyStoreTests", kind: "test", local: ["ParleyStore", "ParleyCore"]),
     module("ParleyKitTests", kind: "test", local: ["ParleyKit", "ParleyKitTesting", "ExampleAdapter"], linkerSettings: allowSharedEntryPoint),
     // Every adapter exports the same `parley_adapter_v1` entry point (it is the ABI); a test binary that links
     // several adapters statically keeps the first and calls the others through their Swift types.

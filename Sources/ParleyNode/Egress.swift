@@ -123,7 +123,7 @@ struct EgressWorker: Service {
     func runOnce() async throws -> Bool {
         let now = BridgeNode.nowMillis()
         let claim = try await node.store.claimInbox(tenant: tenant.name, limit: 128, maxPerConversation: 16, leaseMillis: 60_000, now: now)
-        guard !claim.items.isEmpty else { return false }
+        guard !claim.items.isEmpty else { return claim.stoppedEarly }
         // A run of one conversation goes out in order; different conversations are independent and go concurrently.
         var runs: [[InboxItem]] = []
         var runIndex: [String: Int] = [:]

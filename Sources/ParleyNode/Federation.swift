@@ -248,7 +248,7 @@ struct PeerSender: Service {
             try await notifyFailure(expired.canonicalId, conversation: expired.conversation, failure: Refusal.expired().failure)
         }
         if !claim.expired.isEmpty { node.metrics.failed(tenant: tenant.name, peer: peer, reason: "delivery.expired", count: claim.expired.count) }
-        guard !claim.items.isEmpty else { return (!claim.expired.isEmpty, nil) }
+        guard !claim.items.isEmpty else { return (!claim.expired.isEmpty || claim.stoppedEarly, nil) }
         let items = claim.items.filter { $0.sealed != nil }
         let ids = items.map { Hex.encode(Array($0.envelopeId)) }
         // Same envelopes → same transaction id, so a retried batch is recognised by the peer.

@@ -86,6 +86,8 @@ extension ParleyStore {
     /// Ordering is per (origin, conversation): a row is handed out only when every earlier row of its conversation is
     /// delivered or failed. `maxPerConversation` works as in ``claimOutbox(tenant:peer:limit:maxPerConversation:leaseMillis:now:)``.
     /// Delivered rows are never handed out again; see ``InboxItem`` for rows whose previous claim lapsed.
+    /// Conversations take turns as in the outbox claim, so its cost grows with the conversations visited, not with
+    /// the rows queued.
     public func claimInbox(
         tenant: String, limit: Int, maxPerConversation: Int = 1, leaseMillis: Int64, now: Int64
     ) async throws(StoreError) -> InboxClaim {
@@ -95,19 +97,13 @@ extension ParleyStore {
         try Check.positive(Int(clamping: leaseMillis), "leaseMillis")
         let token = newLeaseToken()
         let leaseUntil = try Check.leaseEnd(now: now, leaseMillis: leaseMillis)
+        let progress = self.progress
         return try await write("claiming inbox rows", synced: false) { db in
-            let rows = try Row.fetchAll(db.cachedStatement(sql: """
-                UPDATE inbox SET state = 'inflight', lease_until = :leaseUntil, lease_token = :token,
-                       lease_lapsed = (state = 'inflight'), attempts = attempts + 1, updated_at = :now
-                WHERE seq IN (\(ClaimSQL.candidates(table: "inbox", scope: "tenant = :tenant", partition: "origin, conversation",
-                                                    perConversation: maxPerConversation)))
-                RETURNING seq, \(Self.inboxItemColumns)
-                """), arguments: [
-                    "now": now, "tenant": tenant, "perConversation": maxPerConversation, "limit": limit,
-                    "leaseUntil": leaseUntil, "token": token,
-                ])
-            let items = rows.map { (seq: $0[0] as Int64, item: Self.inboxItem($0, from: 1)) }.sorted { $0.seq < $1.seq }.map(\.item)
-            return InboxClaim(leaseToken: token, leaseUntil: leaseUntil, items: items)
+            let claimed = try ClaimWalk.inbox.claim(
+                db, scope: [tenant], progress: progress, limit: limit, perConversation: maxPerConversation, now: now,
+                leaseUntil: leaseUntil, token: token, returning: Self.inboxItemColumns)
+            let items = claimed.rows.map { Self.inboxItem($0, from: 1) }
+            return InboxClaim(leaseToken: token, leaseUntil: leaseUntil, items: items, stoppedEarly: claimed.stoppedEarly)
         }
     }
 

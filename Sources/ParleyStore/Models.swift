@@ -120,6 +120,9 @@ public struct OutboxClaim: Sendable, Hashable {
     public var leaseUntil: Int64
     /// In send order: oldest first, and within a conversation strictly in insertion order.
     public var items: [OutboxItem]
+    /// The claim stopped at its limit on conversations visited before it had looked at all of them: there may be
+    /// due rows it did not reach, so claim again at once rather than wait (even when ``items`` is empty).
+    public var stoppedEarly: Bool
     /// Rows of this peer that had expired and were dead-lettered (reason `expired`) by this call, so the caller can
     /// report the failure to the sending app.
     public var expired: [OutboxItem]
@@ -235,6 +238,8 @@ public struct InboxClaim: Sendable, Hashable {
     public var leaseUntil: Int64
     /// Oldest first; within an (origin, conversation) strictly in arrival order.
     public var items: [InboxItem]
+    /// As ``OutboxClaim/stoppedEarly``: claim again at once, there may be due rows this claim did not reach.
+    public var stoppedEarly: Bool
 }
 
 /// A retry to schedule for a claimed inbox row.

@@ -97,8 +97,15 @@ extension ParleyStore {
     ///
     /// Claimed rows become `inflight` until `now + leaseMillis`. If the caller crashes, the lease runs out and the
     /// rows are handed out again (``OutboxItem/previousClaimUnresolved``). Each hand-out counts as an attempt
-    /// (``OutboxItem/attempt``). Rows whose `expiresAt` has passed are dead-lettered first and returned in
-    /// ``OutboxClaim/expired``.
+    /// (``OutboxItem/attempt``).
+    ///
+    /// A row whose `expiresAt` has passed is never handed out: the first claim for the peer in each second (of
+    /// `now`) dead-letters such rows and returns them in ``OutboxClaim/expired``; until then an expired row holds
+    /// back its conversation like a retry that is not due.
+    ///
+    /// A claim visits at most `max(limit, 256)` conversations (see ``ClaimWalk``); with more waiting, they take turns:
+    /// each claim starts after the conversation the previous claim for this peer ended on, and reports
+    /// ``OutboxClaim/stoppedEarly``. Its cost grows with the conversations it visits, not with the rows queued.
     public func claimOutbox(
         tenant: String, peer: String, limit: Int, maxPerConversation: Int = 1, leaseMillis: Int64, now: Int64
     ) async throws(StoreError) -> OutboxClaim {
@@ -109,21 +116,16 @@ extension ParleyStore {
         try Check.positive(Int(clamping: leaseMillis), "leaseMillis")
         let token = newLeaseToken()
         let leaseUntil = try Check.leaseEnd(now: now, leaseMillis: leaseMillis)
+        let progress = self.progress
         return try await write("claiming outbox rows for \(peer)", synced: false) { db in
-            let expired = try Self.expireOutbox(tenant: tenant, peer: peer, now: now, db)
-            // One statement claims the whole batch and hands back the claimed rows.
-            let rows = try Row.fetchAll(db.cachedStatement(sql: """
-                UPDATE outbox SET state = 'inflight', lease_until = :leaseUntil, lease_token = :token,
-                       lease_lapsed = (state = 'inflight'), attempts = attempts + 1, updated_at = :now
-                WHERE seq IN (\(ClaimSQL.candidates(table: "outbox", scope: "tenant = :tenant AND peer = :peer",
-                                                    partition: "conversation", perConversation: maxPerConversation)))
-                RETURNING seq, \(Self.outboxItemColumns)
-                """), arguments: [
-                    "now": now, "tenant": tenant, "peer": peer, "perConversation": maxPerConversation, "limit": limit,
-                    "leaseUntil": leaseUntil, "token": token,
-                ])
-            let items = rows.map { (seq: $0[0] as Int64, item: Self.outboxItem($0, from: 1)) }.sorted { $0.seq < $1.seq }.map(\.item)
-            return OutboxClaim(leaseToken: token, leaseUntil: leaseUntil, items: items, expired: expired)
+            let walk = ClaimWalk.outbox
+            let expired = progress.expiryDue(walk.progressKey([tenant, peer]), now: now)
+                ? try Self.expireOutbox(tenant: tenant, peer: peer, now: now, db) : []
+            let claimed = try walk.claim(
+                db, scope: [tenant, peer], progress: progress, limit: limit, perConversation: maxPerConversation, now: now,
+                leaseUntil: leaseUntil, token: token, returning: Self.outboxItemColumns)
+            let items = claimed.rows.map { Self.outboxItem($0, from: 1) }
+            return OutboxClaim(leaseToken: token, leaseUntil: leaseUntil, items: items, stoppedEarly: claimed.stoppedEarly, expired: expired)
         }
     }
 
@@ -302,7 +304,7 @@ extension ParleyStore {
     /// Calls `body` with `ids` in chunks and the `?, ?, …` list for an `IN (…)` of each chunk. Chunks have the sizes
     /// 1, 2, 4, …, 256, the last one padded by repeating its last id (harmless in `IN`), so a handful of cached
     /// statements serve any count.
-    static func forEachChunk(of ids: [Data], _ body: ([Data], String) throws -> Void) rethrows {
+    static func forEachChunk<ID: DatabaseValueConvertible>(of ids: [ID], _ body: ([ID], String) throws -> Void) rethrows {
         var start = 0
         while start < ids.count {
             let remaining = ids.count - start
@@ -337,40 +339,4 @@ public struct OutboxEntry: Sendable, Hashable {
     public var item: OutboxItem
     public var state: String
     public var deadReason: String?
-}
-
-/// The candidate query shared by the outbox and inbox claims. Both walk only the covering `*_live` index.
-enum ClaimSQL {
-    /// A live row is claimable when it is pending and due, or in flight under a lease that has run out.
-    static let claimable = """
-        (state = 'pending' AND next_attempt_at <= :now) OR (state = 'inflight' AND lease_until <= :now)
-        """
-
-    static func candidates(table: String, scope: String, partition: String, perConversation: Int) -> String {
-        if perConversation == 1 {
-            // Heads only: SQLite takes the bare columns from the row holding min(seq) of each group.
-            return """
-                SELECT seq FROM (
-                    SELECT min(seq) AS seq, state, next_attempt_at, lease_until FROM \(table)
-                    WHERE \(scope) AND state IN ('pending', 'inflight')
-                    GROUP BY \(partition)
-                )
-                WHERE \(claimable)
-                ORDER BY seq LIMIT :limit
-                """
-        }
-        // Runs: a row qualifies when it and every earlier live row of its conversation are claimable.
-        return """
-            SELECT seq FROM (
-                SELECT seq,
-                       SUM(CASE WHEN \(claimable) THEN 0 ELSE 1 END) OVER w AS blocked,
-                       ROW_NUMBER() OVER w AS position
-                FROM \(table)
-                WHERE \(scope) AND state IN ('pending', 'inflight')
-                WINDOW w AS (PARTITION BY \(partition) ORDER BY seq ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW)
-            )
-            WHERE blocked = 0 AND position <= :perConversation
-            ORDER BY seq LIMIT :limit
-            """
-    }
 }

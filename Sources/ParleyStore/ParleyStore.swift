@@ -61,6 +61,8 @@ public final class ParleyStore: Sendable {
     let durability: Options.Durability
     let logger: Logger
     private let isClosed = Mutex(false)
+    /// Where each scope's next claim starts, and its last search for expired rows.
+    let progress = ClaimProgress()
 
     /// Opens (creating if needed) the store at `path` and migrates it to the current schema.
     ///

@@ -33,20 +33,6 @@ enum Vectors {
     static func hex(_ s: String) -> [UInt8] { Hex.decode(s.replacingOccurrences(of: " ", with: "")) ?? [] }
 }
 
-/// SplitMix64: a tiny seeded generator so property tests are reproducible without dependencies.
-struct SplitMix64: RandomNumberGenerator {
-    var state: UInt64
-
-    init(seed: UInt64) { state = seed }
-
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-}
 
 /// Random values for property tests.
 struct Gen {

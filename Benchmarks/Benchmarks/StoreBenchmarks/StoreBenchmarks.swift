@@ -192,4 +192,31 @@ let benchmarks: @Sendable () -> Void = {
             try rawBatch.close()
         }
     }
+
+    // The sender's claim with a deep queue behind it (a peer back after an outage): 100,000 rows queued to one
+    // peer, in 64 conversations (deep) or 10,000 (wide). Each iteration claims 500 as the sender does and marks
+    // them sent outside the measurement, so the queue stays above 50,000 rows throughout.
+    let deepConfiguration = Benchmark.Configuration(warmupIterations: 2, maxDuration: .seconds(10), maxIterations: 90)
+    for conversations in [64, 10_000] {
+        let deep = StoreState()
+        Benchmark("Store claim 500 of 100,000 queued, \(conversations) conversations", configuration: deepConfiguration) { benchmark in
+            guard let store = deep.store else { throw SetupFailure(description: "store not open") }
+            benchmark.startMeasurement()
+            let claimed = try await store.claimOutbox(
+                tenant: "bench", peer: "b.example", limit: 500, maxPerConversation: 64, leaseMillis: 60_000, now: base)
+            benchmark.stopMeasurement()
+            let sent = try await store.markOutboxSent(tenant: "bench", envelopeIds: claimed.items.map(\.envelopeId), now: base)
+            guard !claimed.items.isEmpty, sent == claimed.items.count else {
+                throw SetupFailure(description: "claimed \(claimed.items.count) and sent \(sent) rows")
+            }
+        } setup: {
+            try deep.openStore(.normal)
+            guard let store = deep.store else { throw SetupFailure(description: "store not open") }
+            for _ in 0..<100 {
+                _ = try await store.ingest(deep.take(1_000).map { event($0, conversations: conversations) })
+            }
+        } teardown: {
+            try deep.close()
+        }
+    }
 }

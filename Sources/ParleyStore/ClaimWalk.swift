@@ -1,0 +1,196 @@
+import GRDB
+import Synchronization
+
+/// How the outbox and inbox claims find their rows without reading the whole queue.
+///
+/// Order is kept per conversation (the *partition*): a row may be handed out only when every earlier live row of
+/// its conversation is claimable too, and at most `perConversation` rows of one conversation go out together. The
+/// walk visits one conversation at a time through the covering `*_live` index (a seek to the next conversation,
+/// then at most `perConversation` of its rows), so a claim reads O(conversations visited × perConversation) index
+/// entries, however many rows are queued behind them. A single query over every live row of the scope cost
+/// ~120 ms per claim with 100,000 rows queued to a peer, inside the one write transaction every ingest waits for.
+///
+/// Of the due rows it finds, a claim takes the oldest `limit` (oldest first across conversations, as one query over
+/// every row would). A walk visits at most `visitLimit` conversations, and the next walk of the same scope starts
+/// after the last one visited, wrapping around: with more conversations waiting than that, they take turns, so a
+/// claim's cost stays bounded and none is left behind.
+struct ClaimWalk: Sendable {
+    /// The queue table.
+    let table: String
+    /// Columns a claim's scope fixes (`tenant`, and `peer` for the outbox), bound in this order.
+    let scope: [String]
+    /// Columns naming a conversation, in the `*_live` index's order.
+    let partition: [String]
+    /// Whether rows carry `expires_at`; an expired row is never handed out (it is dead-lettered instead).
+    let expires: Bool
+
+    /// The run query with no bound, a lower bound, an upper bound, and both (index: lower + 2 × upper).
+    private let runQueries: [String]
+
+    init(table: String, scope: [String], partition: [String], expires: Bool) {
+        self.table = table
+        self.scope = scope
+        self.partition = partition
+        self.expires = expires
+        runQueries = [(false, false), (true, false), (false, true), (true, true)].map { lower, upper in
+            Self.runSQL(table: table, scope: scope, partition: partition, expires: expires, lowerBound: lower, upperBound: upper)
+        }
+    }
+
+    static let outbox = ClaimWalk(table: "outbox", scope: ["tenant", "peer"], partition: ["conversation"], expires: true)
+    static let inbox = ClaimWalk(table: "inbox", scope: ["tenant"], partition: ["origin", "conversation"], expires: false)
+
+    /// Conversations visited per claim at most, whatever the limit.
+    static let minimumVisits = 256
+
+    /// Walks the scope from where its previous claim ended and leases what it found: the rows become `inflight`
+    /// under `token` until `leaseUntil`, with one more attempt counted. Returns the claimed rows (`seq`, then
+    /// `columns`) in seq order.
+    func claim(
+        _ db: Database, scope values: [String], progress: ClaimProgress, limit: Int, perConversation: Int,
+        now: Int64, leaseUntil: Int64, token: String, returning columns: String
+    ) throws -> (rows: [Row], stoppedEarly: Bool) {
+        let key = progressKey(values)
+        let found = try candidates(db, scope: values, after: progress.cursor(key), limit: limit,
+                                   perConversation: perConversation, now: now, visitLimit: max(limit, Self.minimumVisits))
+        progress.setCursor(found.lastVisited, for: key)
+        var rows: [Row] = []
+        try ParleyStore.forEachChunk(of: found.seqs) { seqs, marks in
+            rows += try Row.fetchAll(db.cachedStatement(sql: """
+                UPDATE \(table) SET state = 'inflight', lease_until = ?, lease_token = ?,
+                       lease_lapsed = (state = 'inflight'), attempts = attempts + 1, updated_at = ?
+                WHERE seq IN (\(marks))
+                RETURNING seq, \(columns)
+                """), arguments: StatementArguments([leaseUntil, token, now] as [any DatabaseValueConvertible]) + StatementArguments(seqs))
+        }
+        rows.sort { ($0[0] as Int64) < ($1[0] as Int64) }
+        return (rows, found.stoppedEarly)
+    }
+
+    /// The key of a scope's entry in ``ClaimProgress``.
+    func progressKey(_ values: [String]) -> String {
+        ([table] + values).joined(separator: "\u{0}")
+    }
+
+    /// What one walk found.
+    struct Found {
+        /// The rows to claim, in seq order.
+        var seqs: [Int64] = []
+        /// The conversation the walk ended on: the next walk starts after it.
+        var lastVisited: [String]?
+        /// The walk hit `visitLimit` before it had seen every conversation.
+        var stoppedEarly = false
+    }
+
+    /// Walks the scope's conversations from after `cursor` (see the type's documentation).
+    func candidates(
+        _ db: Database, scope values: [String], after cursor: [String]?, limit: Int, perConversation: Int,
+        now: Int64, visitLimit: Int
+    ) throws -> Found {
+        var found = Found()
+        var visits = 0
+        // Lap one runs from after the cursor to the end, lap two from the start up to the cursor itself.
+        var lower = cursor
+        var upper: [String]? = nil
+        var secondLap = cursor == nil
+        while true {
+            guard visits < visitLimit else {
+                found.stoppedEarly = true
+                break
+            }
+            var arguments = StatementArguments(values)
+            arguments += StatementArguments(values)
+            if let lower { arguments += StatementArguments(lower) }
+            if let upper { arguments += StatementArguments(upper) }
+            arguments += [perConversation]
+            let query = runQueries[(lower == nil ? 0 : 1) + (upper == nil ? 0 : 2)]
+            let rows = try Row.fetchAll(db.cachedStatement(sql: query), arguments: arguments)
+            guard let head = rows.first else {
+                if secondLap { break }
+                secondLap = true
+                upper = cursor
+                lower = nil
+                continue
+            }
+            visits += 1
+            let conversation = partition.indices.map { head[1 + $0] as String }
+            found.lastVisited = conversation
+            lower = conversation
+            for row in rows {
+                guard claimable(row, now: now) else { break }
+                found.seqs.append(row[0])
+            }
+        }
+        // The oldest `limit` by seq: each conversation's taken rows stay a prefix of its run.
+        found.seqs.sort()
+        if found.seqs.count > limit { found.seqs.removeLast(found.seqs.count - limit) }
+        return found
+    }
+
+    private func claimable(_ row: Row, now: Int64) -> Bool {
+        let base = 1 + partition.count
+        let state: String = row[base]
+        let nextAttemptAt: Int64 = row[base + 1]
+        let leaseUntil: Int64? = row[base + 2]
+        let due = state == "pending" ? nextAttemptAt <= now : state == "inflight" && (leaseUntil.map { $0 <= now } ?? false)
+        guard due else { return false }
+        if expires {
+            let expiresAt: Int64 = row[base + 3]
+            return expiresAt > now
+        }
+        return true
+    }
+
+    /// The next conversation's first live rows after `lower` (when bound) and not after `upper` (when bound).
+    private static func runSQL(
+        table: String, scope: [String], partition: [String], expires: Bool, lowerBound: Bool, upperBound: Bool
+    ) -> String {
+        let live = scope.map { "\($0) = ?" }.joined(separator: " AND ") + " AND state IN ('pending', 'inflight')"
+        let key = "(" + partition.joined(separator: ", ") + ")"
+        let marks = "(" + partition.map { _ in "?" }.joined(separator: ", ") + ")"
+        var next = "SELECT \(partition.joined(separator: ", ")) FROM \(table) WHERE \(live)"
+        if lowerBound { next += " AND \(key) > \(marks)" }
+        if upperBound { next += " AND \(key) <= \(marks)" }
+        next += " ORDER BY \(partition.joined(separator: ", ")) LIMIT 1"
+        return """
+            SELECT seq, \(partition.joined(separator: ", ")), state, next_attempt_at, lease_until\(expires ? ", expires_at" : "")
+            FROM \(table) WHERE \(live) AND \(key) = (\(next))
+            ORDER BY seq LIMIT ?
+            """
+    }
+}
+
+/// Per-scope progress of the claims: where the next walk starts and when expired rows were last looked for.
+///
+/// In memory only: after a restart walks start at the first conversation again and the first claim looks for
+/// expired rows, which changes whose turn comes first and nothing else.
+final class ClaimProgress: Sendable {
+    private struct State {
+        var cursors: [String: [String]] = [:]
+        var expiryChecks: [String: Int64] = [:]
+    }
+
+    private let state = Mutex(State())
+
+    /// Outbox claims look for expired rows at most this often (in `now` milliseconds): the search reads every live
+    /// row of the peer, too much to do on every claim when a long queue is waiting.
+    static let expiryIntervalMillis: Int64 = 1_000
+
+    func cursor(_ scope: String) -> [String]? {
+        state.withLock { $0.cursors[scope] }
+    }
+
+    func setCursor(_ cursor: [String]?, for scope: String) {
+        state.withLock { $0.cursors[scope] = cursor }
+    }
+
+    /// Whether a claim at `now` should look for expired rows; records the look when it should.
+    func expiryDue(_ scope: String, now: Int64) -> Bool {
+        state.withLock { state in
+            // A clock that went back counts as due, so a row is never kept past its expiry by a stale record.
+            if let last = state.expiryChecks[scope], now >= last, now - last < Self.expiryIntervalMillis { return false }
+            state.expiryChecks[scope] = now
+            return true
+        }
+    }
+}
