@@ -54,6 +54,7 @@ struct ClaimWalk: Sendable {
         let found = try candidates(db, scope: values, after: progress.cursor(key), limit: limit,
                                    perConversation: perConversation, now: now, visitLimit: max(limit, Self.minimumVisits))
         progress.setCursor(found.lastVisited, for: key)
+        let stoppedEarly = progress.reportStop(key, stoppedEarly: found.stoppedEarly, foundRows: !found.seqs.isEmpty)
         var rows: [Row] = []
         try ParleyStore.forEachChunk(of: found.seqs) { seqs, marks in
             rows += try Row.fetchAll(db.cachedStatement(sql: """
@@ -64,7 +65,7 @@ struct ClaimWalk: Sendable {
                 """), arguments: StatementArguments([leaseUntil, token, now] as [any DatabaseValueConvertible]) + StatementArguments(seqs))
         }
         rows.sort { ($0[0] as Int64) < ($1[0] as Int64) }
-        return (rows, found.stoppedEarly)
+        return (rows, stoppedEarly)
     }
 
     /// The key of a scope's entry in ``ClaimProgress``.
@@ -168,6 +169,7 @@ final class ClaimProgress: Sendable {
     private struct State {
         var cursors: [String: [String]] = [:]
         var expiryChecks: [String: Int64] = [:]
+        var emptyEarlyStops: [String: Int] = [:]
     }
 
     private let state = Mutex(State())
@@ -182,6 +184,17 @@ final class ClaimProgress: Sendable {
 
     func setCursor(_ cursor: [String]?, for scope: String) {
         state.withLock { $0.cursors[scope] = cursor }
+    }
+
+    /// Whether to tell the caller that a walk stopped early. An empty early stop is told only when the previous
+    /// claim of the scope was not one too: a caller that claims again at once on it then makes at most one extra
+    /// claim, instead of spinning while hundreds of conversations are all held back (retries not yet due).
+    func reportStop(_ scope: String, stoppedEarly: Bool, foundRows: Bool) -> Bool {
+        state.withLock { state in
+            let streak = stoppedEarly && !foundRows ? state.emptyEarlyStops[scope, default: 0] + 1 : 0
+            state.emptyEarlyStops[scope] = streak
+            return stoppedEarly && streak <= 1
+        }
     }
 
     /// Whether a claim at `now` should look for expired rows; records the look when it should.

@@ -121,7 +121,8 @@ public struct OutboxClaim: Sendable, Hashable {
     /// In send order: oldest first, and within a conversation strictly in insertion order.
     public var items: [OutboxItem]
     /// The claim stopped at its limit on conversations visited before it had looked at all of them: there may be
-    /// due rows it did not reach, so claim again at once rather than wait (even when ``items`` is empty).
+    /// due rows it did not reach, so claim again at once rather than wait (even when ``items`` is empty). Not set
+    /// on a second empty claim in a row, so claiming again on it never spins.
     public var stoppedEarly: Bool
     /// Rows of this peer that had expired and were dead-lettered (reason `expired`) by this call, so the caller can
     /// report the failure to the sending app.

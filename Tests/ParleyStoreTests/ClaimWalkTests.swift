@@ -30,6 +30,29 @@ import Testing
         #expect(second.items.numbers == [1_000])
     }
 
+    @Test func anEmptyEarlyStopIsReportedOnceInARowSoACallerNeverSpins() async throws {
+        let dir = try TempDir()
+        var store = try ParleyStore(path: dir.path())
+        _ = try await store.ingest((0..<600).map { n in
+            event("evt-\(n)", envelopes: [envelope(n, conversation: String(format: "c%03d", n))])
+        })
+        #expect(try await store.claimOutbox(tenant: tenant, peer: peer, limit: 1_000, leaseMillis: 60_000, now: 2_000).items.count == 600)
+        try store.close()
+        store = try ParleyStore(path: dir.path())
+        defer { try? store.close() }
+
+        // Every head is in flight: nothing is due anywhere.
+        var stops: [OutboxClaim] = []
+        for _ in 0..<4 {
+            stops.append(try await store.claimOutbox(tenant: tenant, peer: peer, limit: 10, leaseMillis: 60_000, now: 3_000))
+        }
+        #expect(stops.allSatisfy { $0.items.isEmpty })
+        #expect(stops.map(\.stoppedEarly) == [true, false, false, false])
+        // Once the leases run out, rows are found again and the early stop is reported again.
+        let due = try await store.claimOutbox(tenant: tenant, peer: peer, limit: 10, leaseMillis: 60_000, now: 70_000)
+        #expect(due.items.count == 10 && due.stoppedEarly)
+    }
+
     @Test func inboxConversationsTakeTurnsPerOriginAndConversation() async throws {
         let dir = try TempDir()
         let store = try ParleyStore(path: dir.path())
