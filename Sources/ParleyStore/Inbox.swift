@@ -98,10 +98,11 @@ extension ParleyStore {
         let token = newLeaseToken()
         let leaseUntil = try Check.leaseEnd(now: now, leaseMillis: leaseMillis)
         let progress = self.progress
+        let scanRows = claimScanRows
         return try await write("claiming inbox rows", synced: false) { db in
             let claimed = try ClaimWalk.inbox.claim(
                 db, scope: [tenant], progress: progress, limit: limit, perConversation: maxPerConversation, now: now,
-                leaseUntil: leaseUntil, token: token, returning: Self.inboxItemColumns)
+                leaseUntil: leaseUntil, token: token, returning: Self.inboxItemColumns, scanRows: scanRows)
             let items = claimed.rows.map { Self.inboxItem($0, from: 1) }
             return InboxClaim(leaseToken: token, leaseUntil: leaseUntil, items: items, stoppedEarly: claimed.stoppedEarly)
         }

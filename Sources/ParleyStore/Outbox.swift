@@ -117,13 +117,14 @@ extension ParleyStore {
         let token = newLeaseToken()
         let leaseUntil = try Check.leaseEnd(now: now, leaseMillis: leaseMillis)
         let progress = self.progress
+        let scanRows = claimScanRows
         return try await write("claiming outbox rows for \(peer)", synced: false) { db in
             let walk = ClaimWalk.outbox
             let expired = progress.expiryDue(walk.progressKey([tenant, peer]), now: now)
                 ? try Self.expireOutbox(tenant: tenant, peer: peer, now: now, db) : []
             let claimed = try walk.claim(
                 db, scope: [tenant, peer], progress: progress, limit: limit, perConversation: maxPerConversation, now: now,
-                leaseUntil: leaseUntil, token: token, returning: Self.outboxItemColumns)
+                leaseUntil: leaseUntil, token: token, returning: Self.outboxItemColumns, scanRows: scanRows)
             let items = claimed.rows.map { Self.outboxItem($0, from: 1) }
             return OutboxClaim(leaseToken: token, leaseUntil: leaseUntil, items: items, stoppedEarly: claimed.stoppedEarly, expired: expired)
         }

@@ -53,12 +53,17 @@ public final class ParleyStore: Sendable {
             self.maximumReaders = maximumReaders
             self.walCheckpointPages = walCheckpointPages
         }
+
+        /// Live rows a claim reads in one pass before it walks conversation by conversation instead (see
+        /// ``ClaimWalk``); 0 always walks. Tests set it to reach both paths.
+        var claimScanRows = ClaimWalk.defaultScanRows
     }
 
     /// The database file path.
     public let path: String
     let pool: DatabasePool
     let durability: Options.Durability
+    let claimScanRows: Int
     let logger: Logger
     private let isClosed = Mutex(false)
     /// Where each scope's next claim starts, and its last search for expired rows.
@@ -74,6 +79,7 @@ public final class ParleyStore: Sendable {
         self.path = path
         self.logger = logger
         self.durability = options.durability
+        claimScanRows = max(0, options.claimScanRows)
         try Check.positive(options.walCheckpointPages, "walCheckpointPages")
         let url = URL(fileURLWithPath: path)
         let directory = url.deletingLastPathComponent()

@@ -8,9 +8,16 @@ import Testing
     let tenant = "a.example"
     let peer = "b.example"
 
+    /// Options that make every claim walk (no single read of a short queue), so the walk is what these tests see.
+    static let walkOnly: ParleyStore.Options = {
+        var options = ParleyStore.Options()
+        options.claimScanRows = 0
+        return options
+    }()
+
     @Test func aClaimVisitsABoundedNumberOfConversationsAndTheNextGoesOnFromThere() async throws {
         let dir = try TempDir()
-        var store = try ParleyStore(path: dir.path())
+        var store = try ParleyStore(path: dir.path(), options: Self.walkOnly)
         let blocked = 300
         _ = try await store.ingest((0..<blocked).map { n in
             event("evt-\(n)", envelopes: [envelope(n, conversation: String(format: "c%03d", n))])
@@ -20,7 +27,7 @@ import Testing
         _ = try await store.ingest(event("evt-last", envelopes: [envelope(1_000, conversation: "zzz")]))
         // A new process starts its walks at the first conversation.
         try store.close()
-        store = try ParleyStore(path: dir.path())
+        store = try ParleyStore(path: dir.path(), options: Self.walkOnly)
         defer { try? store.close() }
 
         let first = try await store.claimOutbox(tenant: tenant, peer: peer, limit: 10, leaseMillis: 60_000, now: 3_000)
@@ -32,13 +39,13 @@ import Testing
 
     @Test func anEmptyEarlyStopIsReportedOnceInARowSoACallerNeverSpins() async throws {
         let dir = try TempDir()
-        var store = try ParleyStore(path: dir.path())
+        var store = try ParleyStore(path: dir.path(), options: Self.walkOnly)
         _ = try await store.ingest((0..<600).map { n in
             event("evt-\(n)", envelopes: [envelope(n, conversation: String(format: "c%03d", n))])
         })
         #expect(try await store.claimOutbox(tenant: tenant, peer: peer, limit: 1_000, leaseMillis: 60_000, now: 2_000).items.count == 600)
         try store.close()
-        store = try ParleyStore(path: dir.path())
+        store = try ParleyStore(path: dir.path(), options: Self.walkOnly)
         defer { try? store.close() }
 
         // Every head is in flight: nothing is due anywhere.
@@ -55,7 +62,7 @@ import Testing
 
     @Test func inboxConversationsTakeTurnsPerOriginAndConversation() async throws {
         let dir = try TempDir()
-        let store = try ParleyStore(path: dir.path())
+        let store = try ParleyStore(path: dir.path(), options: Self.walkOnly)
         defer { try? store.close() }
         let tenant = "b.example"
         let fromA = (1...3).map { InboundEnvelope(envelopeId: envelopeId($0), conversation: "c1", sealed: sealed($0)) }
@@ -74,7 +81,7 @@ import Testing
 
     @Test func expiredRowsAreLookedForOncePerSecondAndNeverHandedOutMeanwhile() async throws {
         let dir = try TempDir()
-        let store = try ParleyStore(path: dir.path())
+        let store = try ParleyStore(path: dir.path(), options: Self.walkOnly)
         defer { try? store.close() }
         _ = try await store.ingest(event("e1", envelopes: [envelope(1, conversation: "A", expiresAt: 4_500)]))
         _ = try await store.ingest(event("e2", envelopes: [envelope(2, conversation: "A")]))
@@ -95,12 +102,15 @@ import Testing
         #expect(next.items.numbers == [2])
     }
 
-    /// Random queues, claims with random limits: each claim hands out, of every conversation's due prefix (at most
-    /// `maxPerConversation` rows that are due with nothing undue before them), the oldest `limit` rows.
-    @Test(arguments: [1, 2, 3]) func randomClaimsKeepConversationOrderAndMissNothingDue(seed: UInt64) async throws {
+    /// Random queues, claims with random limits, by either path: each claim hands out, of every conversation's due
+    /// prefix (at most `maxPerConversation` rows that are due with nothing undue before them), the oldest `limit` rows.
+    @Test(arguments: [1, 2, 3], [0, 1, ClaimWalk.defaultScanRows])
+    func randomClaimsKeepConversationOrderAndMissNothingDue(seed: UInt64, scanRows: Int) async throws {
         var random = SplitMix64(seed: seed)
         let dir = try TempDir()
-        let store = try ParleyStore(path: dir.path())
+        var options = ParleyStore.Options()
+        options.claimScanRows = scanRows  // 0: always walk; 1: read, find too many, walk; default: read whole
+        let store = try ParleyStore(path: dir.path(), options: options)
         defer { try? store.close() }
         var live: [(number: Int, conversation: String)] = []
         var inFlight: [Int: Int64] = [:]  // number → lease end
