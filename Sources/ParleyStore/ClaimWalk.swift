@@ -88,7 +88,7 @@ struct ClaimWalk: Sendable {
 
     /// What one walk found.
     struct Found {
-        /// The rows to claim, in seq order.
+        /// The rows to claim (in seq order once ``keepOldest(_:)`` ran).
         var seqs: [Int64] = []
         /// The conversation the walk ended on: the next walk starts after it.
         var lastVisited: [String]?
@@ -111,23 +111,13 @@ struct ClaimWalk: Sendable {
                                     arguments: StatementArguments(values) + [scanRows])
         guard rows.count < scanRows else { return nil }
         var found = Found()
-        var conversation: [String] = []
-        var taken = 0
-        var blocked = false
-        for row in rows {
-            let rowConversation = partition.indices.map { row[1 + $0] as String }
-            if rowConversation != conversation {
-                conversation = rowConversation
-                taken = 0
-                blocked = false
-            }
-            guard !blocked, taken < perConversation else { continue }
-            if claimable(row, now: now) {
-                found.seqs.append(row[0])
-                taken += 1
-            } else {
-                blocked = true
-            }
+        // Rows come in index order, so each conversation's rows are one contiguous run, oldest first.
+        var start = rows.startIndex
+        while start < rows.endIndex {
+            var end = start + 1
+            while end < rows.endIndex, sameConversation(rows[start], rows[end]) { end += 1 }
+            takeDuePrefix(of: rows[start..<min(end, start + perConversation)], now: now, into: &found.seqs)
+            start = end
         }
         found.keepOldest(limit)
         return found
@@ -167,13 +157,23 @@ struct ClaimWalk: Sendable {
             let conversation = partition.indices.map { head[1 + $0] as String }
             found.lastVisited = conversation
             lower = conversation
-            for row in rows {
-                guard claimable(row, now: now) else { break }
-                found.seqs.append(row[0])
-            }
+            takeDuePrefix(of: rows[...], now: now, into: &found.seqs)
         }
         found.keepOldest(limit)
         return found
+    }
+
+    /// Appends the seqs of a conversation's run up to its first row that is not due: rows behind one that must
+    /// wait wait too.
+    private func takeDuePrefix(of run: ArraySlice<Row>, now: Int64, into seqs: inout [Int64]) {
+        for row in run {
+            guard claimable(row, now: now) else { return }
+            seqs.append(row[0])
+        }
+    }
+
+    private func sameConversation(_ a: Row, _ b: Row) -> Bool {
+        partition.indices.allSatisfy { (a[1 + $0] as DatabaseValue) == (b[1 + $0] as DatabaseValue) }
     }
 
     private func claimable(_ row: Row, now: Int64) -> Bool {
