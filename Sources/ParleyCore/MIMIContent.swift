@@ -42,16 +42,10 @@ public struct MIMIContent: Sendable, Hashable {
         self.body = body
     }
 
-    /// A fresh salt from the system's cryptographically secure generator.
+    /// A fresh salt from the system's cryptographically secure generator (drawn from the process's pool, so a
+    /// salt costs no system call of its own).
     public static func randomSalt() -> [UInt8] {
-        // Two 64-bit draws rather than sixteen: each draw is a call into the system's generator.
-        var rng = SystemRandomNumberGenerator()
-        var salt = [UInt8]()
-        salt.reserveCapacity(saltLength)
-        while salt.count < saltLength {
-            withUnsafeBytes(of: rng.next() as UInt64) { salt.append(contentsOf: $0.prefix(saltLength - salt.count)) }
-        }
-        return salt
+        RandomPool.system.bytes(saltLength)
     }
 }
 

@@ -1,4 +1,5 @@
 import CSodium
+import ParleyCore
 
 /// Thin, internal bindings to the libsodium primitives ParleyCrypto uses. Every public type goes through
 /// these functions, so the known-answer tests in ParleyCryptoTests check the exact calls production makes.
@@ -15,11 +16,16 @@ enum Sodium {
         precondition(initialized, "libsodium failed to initialise (no system randomness source?)")
     }
 
-    static func randomBytes(_ count: Int) -> [UInt8] {
+    /// libsodium's generator, drawn in blocks: a seal takes several small draws, and each direct call is a system
+    /// call (`getrandom`).
+    private static let randomPool = RandomPool { buffer in
         ensureInitialized()
-        var out = [UInt8](repeating: 0, count: count)
-        randombytes_buf(&out, count)
-        return out
+        guard let base = buffer.baseAddress else { return }
+        randombytes_buf(base, buffer.count)
+    }
+
+    static func randomBytes(_ count: Int) -> [UInt8] {
+        randomPool.bytes(count)
     }
 
     /// Constant-time comparison (for MACs and tags); false when the lengths differ.

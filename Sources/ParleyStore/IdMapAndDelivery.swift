@@ -78,6 +78,9 @@ extension ParleyStore {
     }
 
     // MARK: Delivery state
+    //
+    // Since schema v4 a delivery record is its outbox row: `queued`, `sent` and `failed` (dead-lettered) follow from
+    // the row's state, and what only a receipt tells is kept in its `receipt_*` columns (see `Schema.v4`).
 
     /// Advances the delivery state of one outbound envelope (a receipt came back, or a failure was reported).
     ///
@@ -90,7 +93,9 @@ extension ParleyStore {
         try Check.name(tenant, "tenant")
         try Check.envelopeId(envelopeId)
         return try await write("recording delivery status \(status.rawValue)") { db in
-            try Self.advanceDelivery(tenant: tenant, envelopeId: envelopeId, to: status, reason: reason, now: now, db)
+            guard let row = try Row.fetchOne(db.cachedStatement(sql: "\(Self.deliverySelect) WHERE tenant = ? AND envelope_id = ?"),
+                                             arguments: [tenant, envelopeId]) else { return false }
+            return try Self.advanceDelivery(row, to: status, reason: reason, now: now, db)
         }
     }
 
@@ -104,36 +109,31 @@ extension ParleyStore {
         try Check.name(peer, "peer")
         try Check.canonicalId(canonicalId)
         return try await write("recording delivery status \(status.rawValue)") { db in
-            let ids = try Data.fetchAll(db.cachedStatement(sql: """
-                SELECT envelope_id FROM delivery_state WHERE tenant = ? AND canonical_id = ? AND peer = ?
+            let rows = try Row.fetchAll(db.cachedStatement(sql: """
+                \(Self.deliverySelect) WHERE tenant = ? AND canonical_id = ? AND peer = ?
                 """), arguments: [tenant, canonicalId, peer])
             var changed = 0
-            for id in ids where try Self.advanceDelivery(tenant: tenant, envelopeId: id, to: status, reason: reason, now: now, db) {
+            for row in rows where try Self.advanceDelivery(row, to: status, reason: reason, now: now, db) {
                 changed += 1
             }
             return changed
         }
     }
 
-    static func advanceDelivery(
-        tenant: String, envelopeId: Data, to status: DeliveryStatus, reason: String?, now: Int64, _ db: Database
-    ) throws -> Bool {
-        guard let raw = try String.fetchOne(
-            db.cachedStatement(sql: "SELECT status FROM delivery_state WHERE tenant = ? AND envelope_id = ?"),
-            arguments: [tenant, envelopeId])
-        else { return false }
+    /// Moves the record read by ``deliverySelect`` to `status` if that is a forward move.
+    private static func advanceDelivery(_ row: Row, to status: DeliveryStatus, reason: String?, now: Int64, _ db: Database) throws -> Bool {
         // An unknown stored value (a newer schema's state) is left alone.
-        guard let current = DeliveryStatus(rawValue: raw), current.canAdvance(to: status) else { return false }
+        guard let current = deliveryRecord(row), current.status.canAdvance(to: status) else { return false }
         try db.cachedStatement(sql: """
-            UPDATE delivery_state SET status = ?, reason = ?, updated_at = ? WHERE tenant = ? AND envelope_id = ?
-            """).execute(arguments: [status.rawValue, reason, now, tenant, envelopeId])
+            UPDATE outbox SET receipt_status = ?, receipt_reason = ?, receipt_at = ?, updated_at = ? WHERE tenant = ? AND envelope_id = ?
+            """).execute(arguments: [status.rawValue, reason, now, now, current.tenant, current.envelopeId])
         return true
     }
 
     /// The delivery record of one outbound envelope.
     public func deliveryRecord(tenant: String, envelopeId: Data) async throws(StoreError) -> DeliveryRecord? {
         try await read("reading a delivery record") { db in
-            try Row.fetchOne(db.cachedStatement(sql: "SELECT * FROM delivery_state WHERE tenant = ? AND envelope_id = ?"),
+            try Row.fetchOne(db.cachedStatement(sql: "\(Self.deliverySelect) WHERE tenant = ? AND envelope_id = ?"),
                              arguments: [tenant, envelopeId]).flatMap(Self.deliveryRecord)
         }
     }
@@ -143,15 +143,48 @@ extension ParleyStore {
         try Check.canonicalId(canonicalId)
         return try await read("reading delivery records") { db in
             try Row.fetchAll(db.cachedStatement(sql: """
-                SELECT * FROM delivery_state WHERE tenant = ? AND canonical_id = ? ORDER BY peer
+                \(Self.deliverySelect) WHERE tenant = ? AND canonical_id = ? ORDER BY peer
                 """), arguments: [tenant, canonicalId]).compactMap(Self.deliveryRecord)
         }
     }
 
+    /// The outbox columns a delivery record is made of, in the order ``deliveryRecord(_:)`` reads them.
+    static let deliverySelect = """
+        SELECT tenant, envelope_id, peer, canonical_id, state, dead_reason, updated_at, receipt_status, receipt_reason, receipt_at
+        FROM outbox
+        """
+
+    /// A receipt's `delivered`, `read` or `failed` outranks the row's own state; otherwise a dead row is `failed` with
+    /// its dead-letter reason, a sent row (or one a caller recorded as sent) `sent`, and a live row `queued`.
+    /// `Schema.deliveryStatusSQL` is the same rule in SQL.
     static func deliveryRecord(_ row: Row) -> DeliveryRecord? {
-        guard let status = DeliveryStatus(rawValue: row["status"]) else { return nil }
+        let state: String = row[4]
+        let receiptRaw: String? = row[7]
+        let receipt = receiptRaw.flatMap(DeliveryStatus.init(rawValue:))
+        if receiptRaw != nil, receipt == nil { return nil }
+        let updatedAt: Int64 = row[6]
+        let receiptAt: Int64 = row[9] ?? updatedAt
+        let status: DeliveryStatus
+        var reason: String?
+        var changedAt = updatedAt
+        switch (receipt, state) {
+        case (.delivered?, _), (.read?, _), (.failed?, _):
+            status = receipt ?? .failed
+            reason = row[8]
+            changedAt = receiptAt
+        case (_, "dead"):
+            status = .failed
+            reason = row[5]
+        case (_, "sent"):
+            status = .sent
+        case (.sent?, _):
+            status = .sent
+            changedAt = receiptAt
+        default:
+            status = .queued
+        }
         return DeliveryRecord(
-            tenant: row["tenant"], envelopeId: row["envelope_id"], peer: row["peer"], canonicalId: row["canonical_id"],
-            status: status, reason: row["reason"], updatedAt: row["updated_at"])
+            tenant: row[0], envelopeId: row[1], peer: row[2], canonicalId: row[3], status: status, reason: reason,
+            updatedAt: changedAt)
     }
 }

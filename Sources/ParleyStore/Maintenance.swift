@@ -7,7 +7,7 @@ extension ParleyStore {
     /// Applies retention for one tenant, in one transaction, and returns what it removed.
     ///
     /// - Finished rows (outbox `sent`/`dead`, inbox `delivered`/`failed`) last changed before `rowsBefore` are
-    ///   deleted, with delivery records (other than `queued`), native-event dedup keys, received transaction ids and
+    ///   deleted (with the delivery records they carry), and so are native-event dedup keys, received transaction ids and
     ///   expired peer bundles older than it. Rows still pending or in flight are never touched.
     /// - Finished rows kept but last changed before `ciphertextBefore` lose their sealed bytes.
     ///
@@ -25,6 +25,8 @@ extension ParleyStore {
             counts.outboxRowsDeleted = try run("""
                 DELETE FROM outbox WHERE tenant = ? AND state IN ('sent', 'dead') AND updated_at < ?
                 """, [tenant, rowsBefore])
+            // A delivery record is its outbox row (schema v4): it goes when the row goes.
+            counts.deliveryRecordsDeleted = counts.outboxRowsDeleted
             counts.inboxRowsDeleted = try run("""
                 DELETE FROM inbox WHERE tenant = ? AND state IN ('delivered', 'failed') AND updated_at < ?
                 """, [tenant, rowsBefore])
@@ -36,9 +38,6 @@ extension ParleyStore {
                 UPDATE inbox SET sealed = NULL
                 WHERE tenant = ? AND state IN ('delivered', 'failed') AND updated_at < ? AND sealed IS NOT NULL
                 """, [tenant, ciphertextBefore])
-            counts.deliveryRecordsDeleted = try run("""
-                DELETE FROM delivery_state WHERE tenant = ? AND status <> 'queued' AND updated_at < ?
-                """, [tenant, rowsBefore])
             counts.nativeEventsDeleted = try run("""
                 DELETE FROM native_event WHERE tenant = ? AND received_at < ?
                 """, [tenant, rowsBefore])
@@ -84,7 +83,7 @@ extension ParleyStore {
             """)
         var delivery: [DeliveryStatus: Int] = [:]
         for row in try Row.fetchAll(db, sql: """
-            SELECT status, count(*) FROM delivery_state WHERE tenant = ? GROUP BY status
+            SELECT \(Schema.deliveryStatusSQL), count(*) FROM outbox WHERE tenant = ? GROUP BY 1
             """, arguments: [tenant]) {
             if let status = DeliveryStatus(rawValue: row[0]) { delivery[status] = row[1] }
         }

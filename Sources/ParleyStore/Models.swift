@@ -66,10 +66,22 @@ public struct IngressEvent: Sendable, Hashable {
     public var receivedAt: Int64
     public var envelopes: [OutboundEnvelope]
     public var idMappings: [IdMapping]
+    /// What tells a retried webhook's copy of this event from a new one.
+    public var deduplication: Deduplication
+
+    /// How ``ParleyStore/ingest(_:)-([IngressEvent])`` recognises an event it has already ingested.
+    public enum Deduplication: Sendable, Hashable {
+        /// A row keyed by (tenant, app, `nativeEventKey`), kept until retention removes it.
+        case nativeEventKey
+        /// The first of `idMappings`: a message's own native id ⇄ canonical id row, which is written anyway. An event
+        /// whose native key is already mapped is a duplicate; no separate dedup row is written, and the id map is
+        /// never purged, so the message is recognised for as long as the node knows it.
+        case firstIdMapping
+    }
 
     public init(
         tenant: String, app: String, nativeEventKey: String, receivedAt: Int64,
-        envelopes: [OutboundEnvelope], idMappings: [IdMapping] = []
+        envelopes: [OutboundEnvelope], idMappings: [IdMapping] = [], deduplication: Deduplication = .nativeEventKey
     ) {
         self.tenant = tenant
         self.app = app
@@ -77,6 +89,7 @@ public struct IngressEvent: Sendable, Hashable {
         self.receivedAt = receivedAt
         self.envelopes = envelopes
         self.idMappings = idMappings
+        self.deduplication = deduplication
     }
 }
 

@@ -12,7 +12,8 @@ extension ParleyStore {
     /// Ingests one native event: dedups it, queues its envelopes and records its id map rows, in one transaction.
     ///
     /// When this returns, everything it reports inserted is durable, so the webhook can be acknowledged.
-    /// A retried webhook (same tenant, app and `nativeEventKey`) returns `duplicate == true` and inserts nothing.
+    /// A retried webhook (same tenant, app and `nativeEventKey`; with ``IngressEvent/Deduplication-swift.enum/firstIdMapping``
+    /// the same native key in the first mapping) returns `duplicate == true` and inserts nothing.
     public func ingest(_ event: IngressEvent) async throws(StoreError) -> IngressResult {
         let results = try await ingest([event])
         guard let result = results.first else {
@@ -49,12 +50,27 @@ extension ParleyStore {
             }
         }
         for mapping in event.idMappings { try Check.mapping(mapping) }
+        if event.deduplication == .firstIdMapping {
+            guard let first = event.idMappings.first else {
+                throw .invalid("an event deduplicated by its id mapping needs one (event \(event.nativeEventKey))")
+            }
+            if first.app != event.app { throw .invalid("the dedup mapping's app (\(first.app)) is not the event's (\(event.app))") }
+        }
     }
 
     private static func insert(_ event: IngressEvent, _ db: Database) throws -> IngressResult {
-        try db.cachedStatement(sql: """
-            INSERT INTO native_event (tenant, app, event_key, received_at) VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING
-            """).execute(arguments: [event.tenant, event.app, event.nativeEventKey, event.receivedAt])
+        var mappings = event.idMappings[...]
+        var inserted: [IdMapping] = []
+        switch event.deduplication {
+        case .nativeEventKey:
+            try db.cachedStatement(sql: """
+                INSERT INTO native_event (tenant, app, event_key, received_at) VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING
+                """).execute(arguments: [event.tenant, event.app, event.nativeEventKey, event.receivedAt])
+        case .firstIdMapping:
+            // Written first: the mapping is the dedup key (validate made sure there is one).
+            inserted = try insertMappings(tenant: event.tenant, Array(mappings.prefix(1)), now: event.receivedAt, db)
+            mappings = mappings.dropFirst()
+        }
         guard db.changesCount > 0 else {
             return IngressResult(nativeEventKey: event.nativeEventKey, duplicate: true, insertedEnvelopes: [], insertedMappings: [])
         }
@@ -65,10 +81,6 @@ extension ParleyStore {
             VALUES (?, ?, ?, ?, ?, ?, 'pending', ?, ?, ?, ?)
             ON CONFLICT (tenant, envelope_id) DO NOTHING
             """)
-        let insertDelivery = try db.cachedStatement(sql: """
-            INSERT INTO delivery_state (tenant, envelope_id, peer, canonical_id, status, updated_at)
-            VALUES (?, ?, ?, ?, 'queued', ?) ON CONFLICT DO NOTHING
-            """)
         for envelope in event.envelopes {
             try insertOutbox.execute(arguments: [
                 event.tenant, envelope.envelopeId, envelope.peer, envelope.conversation, envelope.canonicalId,
@@ -76,13 +88,10 @@ extension ParleyStore {
             ])
             guard db.changesCount > 0 else { continue }
             envelopes.append(envelope.envelopeId)
-            try insertDelivery.execute(arguments: [
-                event.tenant, envelope.envelopeId, envelope.peer, envelope.canonicalId, event.receivedAt,
-            ])
         }
-        let mappings = try insertMappings(tenant: event.tenant, event.idMappings, now: event.receivedAt, db)
+        inserted += try insertMappings(tenant: event.tenant, Array(mappings), now: event.receivedAt, db)
         return IngressResult(
-            nativeEventKey: event.nativeEventKey, duplicate: false, insertedEnvelopes: envelopes, insertedMappings: mappings)
+            nativeEventKey: event.nativeEventKey, duplicate: false, insertedEnvelopes: envelopes, insertedMappings: inserted)
     }
 
     // MARK: Federation sender
@@ -145,8 +154,6 @@ extension ParleyStore {
                 UPDATE outbox SET state = 'dead', dead_reason = ?, lease_until = NULL, lease_token = NULL, updated_at = ?
                 WHERE seq = ?
                 """, arguments: [DeadLetterReason.expired.rawValue, now, row["seq"] as Int64])
-            _ = try advanceDelivery(tenant: tenant, envelopeId: item.envelopeId, to: .failed,
-                                    reason: DeadLetterReason.expired.rawValue, now: now, db)
             expired.append(item)
         }
         return expired
@@ -172,7 +179,8 @@ extension ParleyStore {
             previousClaimUnresolved: row[i + 9], lastError: row[i + 10])
     }
 
-    /// Marks rows sent (the peer answered accepted or duplicate) and their delivery state `sent`, in one transaction.
+    /// Marks rows sent (the peer answered accepted or duplicate), which makes their delivery state `sent`, in one
+    /// transaction.
     ///
     /// Applies to any row not yet finished, whoever holds its lease: acceptance by the peer is a fact.
     /// Returns how many rows changed (already-finished rows are skipped).
@@ -183,20 +191,13 @@ extension ParleyStore {
         if envelopeIds.isEmpty { return 0 }
         return try await write("marking \(envelopeIds.count) envelope(s) sent", synced: false) { db in
             var changed = 0
-            // Whole chunks per statement; the delivery state moves queued → sent (the only forward move to sent).
+            // Whole chunks per statement. A padded chunk names its last id twice; the row changes once.
             try Self.forEachChunk(of: envelopeIds) { ids, marks in
-                let sent = try Data.fetchAll(db.cachedStatement(sql: """
+                try db.cachedStatement(sql: """
                     UPDATE outbox SET state = 'sent', lease_until = NULL, lease_token = NULL, lease_lapsed = 0, updated_at = ?
                     WHERE tenant = ? AND envelope_id IN (\(marks)) AND state IN ('pending', 'inflight')
-                    RETURNING envelope_id
-                    """), arguments: StatementArguments([now, tenant] as [any DatabaseValueConvertible]) + StatementArguments(ids))
-                changed += sent.count
-                try Self.forEachChunk(of: sent) { sentIds, sentMarks in
-                    try db.cachedStatement(sql: """
-                        UPDATE delivery_state SET status = 'sent', reason = NULL, updated_at = ?
-                        WHERE tenant = ? AND envelope_id IN (\(sentMarks)) AND status = 'queued'
-                        """).execute(arguments: StatementArguments([now, tenant] as [any DatabaseValueConvertible]) + StatementArguments(sentIds))
-                }
+                    """).execute(arguments: StatementArguments([now, tenant] as [any DatabaseValueConvertible]) + StatementArguments(ids))
+                changed += db.changesCount
             }
             return changed
         }
@@ -221,8 +222,8 @@ extension ParleyStore {
         }
     }
 
-    /// Dead-letters rows (expired, or permanently rejected by the peer) and sets their delivery state `failed` with
-    /// the reason, in one transaction. Applies to any unfinished row. Returns how many rows changed.
+    /// Dead-letters rows (expired, or permanently rejected by the peer), which makes their delivery state `failed`
+    /// with the reason, in one transaction. Applies to any unfinished row. Returns how many rows changed.
     @discardableResult
     public func deadLetterOutbox(tenant: String, _ letters: [DeadLetter], now: Int64) async throws(StoreError) -> Int {
         try Check.name(tenant, "tenant")
@@ -240,10 +241,7 @@ extension ParleyStore {
             var changed = 0
             for letter in letters {
                 try update.execute(arguments: [letter.reason.rawValue, letter.detail, now, tenant, letter.envelopeId])
-                guard db.changesCount > 0 else { continue }
-                changed += 1
-                _ = try Self.advanceDelivery(tenant: tenant, envelopeId: letter.envelopeId, to: .failed,
-                                             reason: letter.reason.rawValue, now: now, db)
+                changed += db.changesCount
             }
             return changed
         }

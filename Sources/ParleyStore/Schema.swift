@@ -14,6 +14,9 @@ enum Schema {
         migrator.registerMigration("v3") { db in
             try db.execute(sql: v3)
         }
+        migrator.registerMigration("v4") { db in
+            try db.execute(sql: v4)
+        }
         return migrator
     }()
 
@@ -180,5 +183,33 @@ enum Schema {
         CREATE INDEX inbox_finished ON inbox (tenant, updated_at) WHERE state IN ('delivered', 'failed');
         DROP INDEX delivery_state_age;
         CREATE INDEX delivery_state_settled ON delivery_state (tenant, updated_at) WHERE status <> 'queued';
+        """
+
+    /// One row per outbound message instead of two: the origin-side delivery state lives in the outbox row it
+    /// shadowed. `queued`, `sent` and `failed` (dead-lettered) follow from the row's own state, so ingest writes one
+    /// row fewer and a "sent" mark one update fewer; what only a receipt tells (`delivered`, `read`, a peer's
+    /// `failed`) is kept in `receipt_*`. Records whose outbox row retention had already deleted go with the table.
+    static let v4 = """
+        ALTER TABLE outbox ADD COLUMN receipt_status TEXT
+            CHECK (receipt_status IN ('queued', 'sent', 'delivered', 'read', 'failed'));
+        ALTER TABLE outbox ADD COLUMN receipt_reason TEXT;
+        ALTER TABLE outbox ADD COLUMN receipt_at INTEGER;
+        UPDATE outbox SET receipt_status = d.status, receipt_reason = d.reason, receipt_at = d.updated_at
+        FROM delivery_state AS d
+        WHERE d.tenant = outbox.tenant AND d.envelope_id = outbox.envelope_id
+          AND d.status <> (CASE outbox.state WHEN 'sent' THEN 'sent' WHEN 'dead' THEN 'failed' ELSE 'queued' END);
+        DROP TABLE delivery_state;
+        -- Receipts name messages, not envelopes.
+        CREATE INDEX outbox_message ON outbox (tenant, canonical_id, peer) WHERE canonical_id IS NOT NULL;
+        """
+
+    /// The delivery status of an outbox row, in SQL (see ``ParleyStore/deliveryRecord(_:)``): a receipt's
+    /// `delivered`, `read` or `failed` outranks the row's state; otherwise a dead row is `failed`, a sent one (or one a
+    /// caller recorded as sent) `sent`, a live one `queued`.
+    static let deliveryStatusSQL = """
+        CASE WHEN receipt_status IN ('delivered', 'read', 'failed') THEN receipt_status
+             WHEN state = 'dead' THEN 'failed'
+             WHEN state = 'sent' OR receipt_status = 'sent' THEN 'sent'
+             ELSE 'queued' END
         """
 }

@@ -91,6 +91,7 @@ struct BenchCommand: AsyncParsableCommand {
                        l.p50, l.p90, l.p99, l.p999, l.max))
         }
         say("  peak RSS (VmHWM): " + result.apps.map { String(format: "%@ %.1f MiB", $0, result.peakRSS[$0] ?? 0) }.joined(separator: ", "))
+        say(String(format: "  node CPU at the offered rate: %.3f ms/msg, all nodes", result.offeredCPUMsPerMessage))
         say("  node CPU at saturation: " + result.apps.map { String(format: "%@ %.2f ms/msg (%.2f cores)", $0, result.cpuMsPerMessage[$0] ?? 0, result.cpuCores[$0] ?? 0) }.joined(separator: ", "))
         let r = result.raw
         say(String(format: "  raw, same run: XChaCha20-Poly1305 %.2f µs/msg (%d B), Ed25519 sign+verify %.1f µs, SQLite WAL FULL insert %.1f µs/msg (%d B rows, %d per commit)",

@@ -26,6 +26,53 @@ import Testing
                                             nativeId: "wamid.1") == canonicalId(1))
     }
 
+    @Test func aMessageDeduplicatedByItsOwnMappingWritesNoNativeEventRowAndARedeliveryIsADuplicate() async throws {
+        let dir = try TempDir()
+        let store = try ParleyStore(path: dir.path())
+        defer { try? store.close() }
+        let own = IdMapping(app: "whatsapp", conversation: "15550001", nativeId: "wamid.9", canonicalId: canonicalId(9))
+        let reaction = IdMapping(app: "whatsapp", conversation: "15550001", nativeId: "reaction:wamid.1:1555", canonicalId: canonicalId(9))
+        var message = event("message|wamid.9|1555", envelopes: [envelope(9)], mappings: [own, reaction])
+        message.deduplication = .firstIdMapping
+
+        let first = try await store.ingest(message)
+        #expect(!first.duplicate)
+        #expect(first.insertedEnvelopes == [envelopeId(9)])
+        #expect(first.insertedMappings == [own, reaction])
+        #expect(try await store.scalarTexts("SELECT count(*) FROM native_event") == ["0"])
+
+        // The app redelivers the webhook (a new event key would not matter: the native id is the key).
+        var redelivered = message
+        redelivered.nativeEventKey = "message|wamid.9|other"
+        redelivered.envelopes = [envelope(10)]
+        let again = try await store.ingest([redelivered, message])
+        #expect(again.map(\.duplicate) == [true, true])
+        #expect(try await store.outboxDepth(tenant: "a.example", peer: "b.example") == 1)
+
+        // The same native id in another conversation is another message.
+        var elsewhere = message
+        elsewhere.idMappings = [IdMapping(app: "whatsapp", conversation: "15550002", nativeId: "wamid.9", canonicalId: canonicalId(11))]
+        elsewhere.envelopes = [envelope(11)]
+        #expect(try await !store.ingest(elsewhere).duplicate)
+    }
+
+    @Test func anEventDeduplicatedByAMappingItDoesNotCarryIsRefused() async throws {
+        let dir = try TempDir()
+        let store = try ParleyStore(path: dir.path())
+        defer { try? store.close() }
+        var none = event("k", envelopes: [envelope(1)])
+        none.deduplication = .firstIdMapping
+        let missing = await #expect(throws: StoreError.self) { try await store.ingest(none) }
+        #expect(missing?.code == .invalidArgument)
+
+        var otherApp = event("k", envelopes: [envelope(1)],
+                             mappings: [IdMapping(app: "messenger", conversation: "c", nativeId: "m.1", canonicalId: canonicalId(1))])
+        otherApp.deduplication = .firstIdMapping
+        let mismatch = await #expect(throws: StoreError.self) { try await store.ingest(otherApp) }
+        #expect(mismatch?.code == .invalidArgument)
+        #expect(try await store.outboxDepth(tenant: "a.example", peer: "b.example") == 0)
+    }
+
     @Test func dedupIsPerTenantAndApp() async throws {
         let dir = try TempDir()
         let store = try ParleyStore(path: dir.path())

@@ -9,7 +9,7 @@ import Testing
         let store = try ParleyStore(path: path)
         defer { try? store.close() }
 
-        #expect(try await store.appliedMigrations() == ["v1", "v2", "v3"])
+        #expect(try await store.appliedMigrations() == Self.allMigrations)
         #expect(try await store.scalarTexts("PRAGMA journal_mode") == ["wal"])
         #expect(try await store.writerPragma("synchronous") == "2")  // FULL
         let attributes = try FileManager.default.attributesOfItem(atPath: path)
@@ -65,7 +65,7 @@ import Testing
         #expect(FileManager.default.createFile(atPath: path, contents: Data()))
         let store = try ParleyStore(path: path)
         defer { try? store.close() }
-        #expect(try await store.appliedMigrations() == ["v1", "v2", "v3"])
+        #expect(try await store.appliedMigrations() == Self.allMigrations)
         #expect(try await store.outboxDepth(tenant: "a.example", peer: "b.example") == 0)
     }
 
@@ -80,7 +80,7 @@ import Testing
         defer { try? second.close() }
         // schema_version changes with any DDL, so an unchanged value proves no migration ran again.
         #expect(try await second.scalarTexts("PRAGMA schema_version") == schemaVersion)
-        #expect(try await second.appliedMigrations() == ["v1", "v2", "v3"])
+        #expect(try await second.appliedMigrations() == Self.allMigrations)
         #expect(try await second.outboxDepth(tenant: "a.example", peer: "b.example") == 1)
     }
 
@@ -89,6 +89,7 @@ import Testing
         let first = try ParleyStore(path: dir.path())
         try await first.putKey(StoredKey(tenant: "a.example", kind: .userSecret, owner: "alice", keyId: "k1", material: Data([1]), createdAt: 1))
         // Roll the file back to what a v1 node wrote.
+        try await first.unsafeExecute(Self.rollBackV4)
         try await first.unsafeExecute(Self.rollBackV3)
         try await first.unsafeExecute("DROP INDEX key_material_by_id")
         try await first.unsafeExecute("DROP TABLE contact")
@@ -97,10 +98,67 @@ import Testing
 
         let second = try ParleyStore(path: dir.path())
         defer { try? second.close() }
-        #expect(try await second.appliedMigrations() == ["v1", "v2", "v3"])
+        #expect(try await second.appliedMigrations() == Self.allMigrations)
         #expect(try await second.scalarTexts("SELECT name FROM sqlite_master WHERE name = 'key_material_by_id'") == ["key_material_by_id"])
         #expect(try await second.key(tenant: "a.example", kind: .userSecret, withId: "k1")?.owner == "alice")
         #expect(try await second.contactCount(tenant: "a.example") == 0)
+    }
+
+    static let allMigrations = ["v1", "v2", "v3", "v4"]
+
+    /// What a v3 node's file had instead of v4's outbox columns: a delivery_state table (its v1 definition with v3's
+    /// indexes), here filled from the outbox rows as a v3 node would have kept it.
+    static let rollBackV4 = """
+        CREATE TABLE delivery_state (
+            tenant TEXT NOT NULL, envelope_id BLOB NOT NULL, peer TEXT NOT NULL, canonical_id BLOB,
+            status TEXT NOT NULL CHECK (status IN ('queued', 'sent', 'delivered', 'read', 'failed')),
+            reason TEXT, updated_at INTEGER NOT NULL,
+            PRIMARY KEY (tenant, envelope_id)
+        ) WITHOUT ROWID;
+        CREATE INDEX delivery_state_message ON delivery_state (tenant, canonical_id) WHERE canonical_id IS NOT NULL;
+        CREATE INDEX delivery_state_settled ON delivery_state (tenant, updated_at) WHERE status <> 'queued';
+        INSERT INTO delivery_state (tenant, envelope_id, peer, canonical_id, status, reason, updated_at)
+            SELECT tenant, envelope_id, peer, canonical_id, \(Schema.deliveryStatusSQL),
+                   CASE WHEN receipt_status IS NOT NULL AND receipt_status <> 'sent' THEN receipt_reason
+                        WHEN state = 'dead' THEN dead_reason END,
+                   coalesce(receipt_at, updated_at)
+            FROM outbox;
+        DROP INDEX outbox_message;
+        ALTER TABLE outbox DROP COLUMN receipt_status;
+        ALTER TABLE outbox DROP COLUMN receipt_reason;
+        ALTER TABLE outbox DROP COLUMN receipt_at;
+        DELETE FROM grdb_migrations WHERE identifier = 'v4';
+        """
+
+    @Test func fileAtVersion3FoldsItsDeliveryRecordsIntoTheOutboxRowsTheyShadowed() async throws {
+        let dir = try TempDir()
+        let first = try ParleyStore(path: dir.path())
+        _ = try await first.ingest(event("e1", envelopes: (1...5).map { envelope($0) }))
+        _ = try await first.markOutboxSent(tenant: "a.example", envelopeIds: [1, 2, 3].map { envelopeId($0) }, now: 2_000)
+        _ = try await first.deadLetterOutbox(tenant: "a.example", [DeadLetter(envelopeId: envelopeId(4), reason: "expired")], now: 2_500)
+        try await first.unsafeExecute(Self.rollBackV4)
+        // What receipts had done to a v3 node's records: 2 was read, 3 failed at the peer's app, 5 is still queued.
+        try await first.unsafeExecute("""
+            UPDATE delivery_state SET status = 'read', updated_at = 3000 WHERE envelope_id = x'\(hex(envelopeId(2)))';
+            UPDATE delivery_state SET status = 'failed', reason = 'native.blocked', updated_at = 3100 WHERE envelope_id = x'\(hex(envelopeId(3)))';
+            """)
+        #expect(try await first.scalarTexts("SELECT count(*) FROM delivery_state") == ["5"])
+        try first.close()
+
+        let second = try ParleyStore(path: dir.path())
+        defer { try? second.close() }
+        #expect(try await second.appliedMigrations() == Self.allMigrations)
+        #expect(try await second.scalarTexts("SELECT name FROM sqlite_master WHERE name LIKE 'delivery_state%'").isEmpty)
+        var seen: [String] = []
+        for n in 1...5 {
+            let record = try await second.deliveryRecord(tenant: "a.example", envelopeId: envelopeId(n))
+            seen.append([record?.status.rawValue ?? "none", record?.reason ?? "-", "\(record?.updatedAt ?? 0)"].joined(separator: " "))
+        }
+        #expect(seen == ["sent - 2000", "read - 3000", "failed native.blocked 3100", "failed expired 2500", "queued - 1000"])
+        // Receipts find their records by message again, through the new index.
+        let plan = try await second.queryPlan("\(ParleyStore.deliverySelect) WHERE tenant = 'a.example' AND canonical_id = x'00' AND peer = 'b.example'")
+        #expect(plan.joined().contains("outbox_message"))
+        #expect(try await second.recordDeliveryStatus(tenant: "a.example", peer: "b.example", canonicalId: canonicalId(1), status: .delivered, now: 4_000) == 1)
     }
 
     /// What a v2 node's file had instead of v3's indexes.
@@ -117,14 +175,15 @@ import Testing
         _ = try await first.ingest(event("e1", envelopes: [envelope(1)]))
         _ = try await first.ingest(event("e2", envelopes: [envelope(2)]))
         _ = try await first.markOutboxSent(tenant: "a.example", envelopeIds: [envelope(1).envelopeId], now: 2_000)
+        try await first.unsafeExecute(Self.rollBackV4)
         try await first.unsafeExecute(Self.rollBackV3)
         try first.close()
 
         let second = try ParleyStore(path: dir.path())
         defer { try? second.close() }
-        #expect(try await second.appliedMigrations() == ["v1", "v2", "v3"])
+        #expect(try await second.appliedMigrations() == Self.allMigrations)
         let indexes = try await second.scalarTexts("SELECT name FROM sqlite_master WHERE type = 'index' AND name IN ('outbox_state', 'outbox_finished', 'inbox_finished', 'delivery_state_settled') ORDER BY name")
-        #expect(indexes == ["delivery_state_settled", "inbox_finished", "outbox_finished"])
+        #expect(indexes == ["inbox_finished", "outbox_finished"])  // v4 folded delivery_state into the outbox
         // Retention's queries use the new indexes (their WHERE implies the index's) and find the finished row only.
         let plan = try await second.queryPlan("DELETE FROM outbox WHERE tenant = 'a.example' AND state IN ('sent', 'dead') AND updated_at < 10000")
         #expect(plan.joined().contains("outbox_finished"))
@@ -171,3 +230,5 @@ import Testing
         #expect(error?.code == .closed)
     }
 }
+
+private func hex(_ data: Data) -> String { data.map { String(format: "%02x", $0) }.joined() }

@@ -47,6 +47,43 @@ import Testing
         #expect(try await store.deliveryRecords(tenant: "a.example", canonicalId: canonicalId(2)).map(\.status) == [.delivered])
     }
 
+    @Test func aDeliveryRecordFollowsItsOutboxRowUntilAReceiptOutranksIt() async throws {
+        let dir = try TempDir()
+        let store = try ParleyStore(path: dir.path())
+        defer { try? store.close() }
+        let tenant = "a.example"
+        _ = try await store.ingest(event("e1", envelopes: [envelope(1), envelope(2), envelope(3), envelope(4, conversation: "c2")]))
+        func record(_ n: Int) async throws -> DeliveryRecord? { try await store.deliveryRecord(tenant: tenant, envelopeId: envelopeId(n)) }
+
+        #expect(try await record(1)?.status == .queued)
+        _ = try await store.claimOutbox(tenant: tenant, peer: "b.example", limit: 10, leaseMillis: 1_000, now: 1_500)
+        #expect(try await record(1)?.status == .queued, "in flight is still queued")
+
+        // A receipt can overtake the "sent" mark; the mark then changes nothing the record shows.
+        #expect(try await store.recordDeliveryStatus(tenant: tenant, envelopeId: envelopeId(1), status: .delivered, now: 1_600))
+        try await store.markOutboxSent(tenant: tenant, envelopeIds: [envelopeId(1), envelopeId(4)], now: 1_700)
+        #expect(try await record(1).map { [$0.status.rawValue, "\($0.updatedAt)"] } == ["delivered", "1600"])
+        #expect(try await record(4).map { [$0.status.rawValue, "\($0.updatedAt)"] } == ["sent", "1700"])
+
+        // Dead-lettered: failed with the reason; a later receipt cannot revive it.
+        try await store.deadLetterOutbox(tenant: tenant, [DeadLetter(envelopeId: envelopeId(2), reason: "policy.too_large")], now: 1_800)
+        #expect(try await record(2).map { [$0.status.rawValue, $0.reason ?? ""] } == ["failed", "policy.too_large"])
+        #expect(try await !store.recordDeliveryStatus(tenant: tenant, envelopeId: envelopeId(2), status: .read, now: 1_900))
+
+        // A peer's failure receipt on a sent row carries its own reason.
+        #expect(try await store.recordDeliveryStatus(tenant: tenant, envelopeId: envelopeId(4), status: .failed, reason: "native.blocked", now: 2_000))
+        #expect(try await record(4).map { [$0.status.rawValue, $0.reason ?? ""] } == ["failed", "native.blocked"])
+
+        // A caller may record "sent" ahead of the row; dead-lettering then still fails it.
+        #expect(try await store.recordDeliveryStatus(tenant: tenant, envelopeId: envelopeId(3), status: .sent, now: 2_100))
+        #expect(try await record(3)?.status == .sent)
+        try await store.deadLetterOutbox(tenant: tenant, [DeadLetter(envelopeId: envelopeId(3), reason: "expired")], now: 2_200)
+        #expect(try await record(3).map { [$0.status.rawValue, $0.reason ?? ""] } == ["failed", "expired"])
+
+        let stats = try await store.stats(tenant: tenant)
+        #expect(stats.delivery == [.delivered: 1, .failed: 3])
+    }
+
     @Test func keysAreStoredPerTenantKindOwnerAndId() async throws {
         let dir = try TempDir()
         let store = try ParleyStore(path: dir.path())
