@@ -16,16 +16,21 @@ extension ParleyStore {
         }
     }
 
-    static func insertMappings(tenant: String, _ mappings: [IdMapping], now: Int64, _ db: Database) throws -> [IdMapping] {
+    /// `envelopes`: the envelopes queued in the same transaction; a mapping names the first of them that carries its
+    /// canonical id, so delivery records can be found by message (see `Schema.v4`).
+    static func insertMappings(
+        tenant: String, _ mappings: [IdMapping], now: Int64, envelopes: [OutboundEnvelope] = [], _ db: Database
+    ) throws -> [IdMapping] {
         if mappings.isEmpty { return [] }
         let insert = try db.cachedStatement(sql: """
-            INSERT INTO id_map (tenant, app, conversation, native_id, canonical_id, created_at) VALUES (?, ?, ?, ?, ?, ?)
+            INSERT INTO id_map (tenant, app, conversation, native_id, canonical_id, created_at, envelope_id) VALUES (?, ?, ?, ?, ?, ?, ?)
             ON CONFLICT DO NOTHING
             """)
         var inserted: [IdMapping] = []
         for mapping in mappings {
+            let envelope = envelopes.first { $0.canonicalId == mapping.canonicalId }?.envelopeId
             try insert.execute(arguments: [
-                tenant, mapping.app, mapping.conversation, mapping.nativeId, mapping.canonicalId, now,
+                tenant, mapping.app, mapping.conversation, mapping.nativeId, mapping.canonicalId, now, envelope,
             ])
             if db.changesCount > 0 { inserted.append(mapping) }
         }
@@ -100,7 +105,8 @@ extension ParleyStore {
     }
 
     /// Advances the delivery state of the envelopes that carried `canonicalId` to `peer` (receipts name messages,
-    /// not envelopes). Returns how many records changed.
+    /// not envelopes): the envelopes ingested together with the message's id map row. Returns how many records
+    /// changed.
     @discardableResult
     public func recordDeliveryStatus(
         tenant: String, peer: String, canonicalId: Data, status: DeliveryStatus, reason: String? = nil, now: Int64
@@ -109,9 +115,7 @@ extension ParleyStore {
         try Check.name(peer, "peer")
         try Check.canonicalId(canonicalId)
         return try await write("recording delivery status \(status.rawValue)") { db in
-            let rows = try Row.fetchAll(db.cachedStatement(sql: """
-                \(Self.deliverySelect) WHERE tenant = ? AND canonical_id = ? AND peer = ?
-                """), arguments: [tenant, canonicalId, peer])
+            let rows = try Self.deliveryRows(tenant: tenant, canonicalId: canonicalId, db).filter { $0[2] == peer }
             var changed = 0
             for row in rows where try Self.advanceDelivery(row, to: status, reason: reason, now: now, db) {
                 changed += 1
@@ -138,15 +142,30 @@ extension ParleyStore {
         }
     }
 
-    /// The delivery records of every envelope that carried `canonicalId` (one per destination peer).
+    /// The delivery records of the envelopes that carried `canonicalId` (one per destination peer), found through the
+    /// message's id map rows: an envelope ingested without one (a reaction, an edit) is found by its envelope id only.
     public func deliveryRecords(tenant: String, canonicalId: Data) async throws(StoreError) -> [DeliveryRecord] {
         try Check.canonicalId(canonicalId)
         return try await read("reading delivery records") { db in
-            try Row.fetchAll(db.cachedStatement(sql: """
-                \(Self.deliverySelect) WHERE tenant = ? AND canonical_id = ? ORDER BY peer
-                """), arguments: [tenant, canonicalId]).compactMap(Self.deliveryRecord)
+            try Self.deliveryRows(tenant: tenant, canonicalId: canonicalId, db).compactMap(Self.deliveryRecord)
         }
     }
+
+    /// The outbox rows (as ``deliverySelect`` reads them) of the envelopes that carried `canonicalId`, by peer: the ones
+    /// the message's id map rows name.
+    private static func deliveryRows(tenant: String, canonicalId: Data, _ db: Database) throws -> [Row] {
+        try Row.fetchAll(db.cachedStatement(sql: deliveryByMessageSQL), arguments: [tenant, tenant, canonicalId, canonicalId])
+    }
+
+    /// Arguments: tenant, tenant, canonical id, canonical id. Without statistics SQLite prefers walking the tenant's
+    /// whole id map by primary key to the canonical-id index plus a primary-key lookup per hit; it must take the index.
+    static let deliveryByMessageSQL = """
+        \(deliverySelect) WHERE tenant = ? AND envelope_id IN (
+            SELECT envelope_id FROM id_map INDEXED BY id_map_canonical
+            WHERE tenant = ? AND canonical_id = ? AND envelope_id IS NOT NULL)
+          AND canonical_id = ?
+        ORDER BY peer
+        """
 
     /// The outbox columns a delivery record is made of, in the order ``deliveryRecord(_:)`` reads them.
     static let deliverySelect = """

@@ -68,7 +68,7 @@ extension ParleyStore {
                 """).execute(arguments: [event.tenant, event.app, event.nativeEventKey, event.receivedAt])
         case .firstIdMapping:
             // Written first: the mapping is the dedup key (validate made sure there is one).
-            inserted = try insertMappings(tenant: event.tenant, Array(mappings.prefix(1)), now: event.receivedAt, db)
+            inserted = try insertMappings(tenant: event.tenant, Array(mappings.prefix(1)), now: event.receivedAt, envelopes: event.envelopes, db)
             mappings = mappings.dropFirst()
         }
         guard db.changesCount > 0 else {
@@ -89,7 +89,7 @@ extension ParleyStore {
             guard db.changesCount > 0 else { continue }
             envelopes.append(envelope.envelopeId)
         }
-        inserted += try insertMappings(tenant: event.tenant, Array(mappings), now: event.receivedAt, db)
+        inserted += try insertMappings(tenant: event.tenant, Array(mappings), now: event.receivedAt, envelopes: event.envelopes, db)
         return IngressResult(
             nativeEventKey: event.nativeEventKey, duplicate: false, insertedEnvelopes: envelopes, insertedMappings: inserted)
     }

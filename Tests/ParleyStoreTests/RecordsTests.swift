@@ -28,7 +28,8 @@ import Testing
         let dir = try TempDir()
         let store = try ParleyStore(path: dir.path())
         defer { try? store.close() }
-        _ = try await store.ingest(event("e1", envelopes: [envelope(1, peer: "b.example"), envelope(2, peer: "c.example")]))
+        let messages = [1, 2].map { IdMapping(app: "whatsapp", conversation: "c1", nativeId: "wamid.\($0)", canonicalId: canonicalId($0)) }
+        _ = try await store.ingest(event("e1", envelopes: [envelope(1, peer: "b.example"), envelope(2, peer: "c.example")], mappings: messages))
         let id = envelopeId(1)
         #expect(try await store.markOutboxSent(tenant: "a.example", envelopeIds: [id], now: 2_000) == 1)
         #expect(try await store.recordDeliveryStatus(tenant: "a.example", envelopeId: id, status: .read, now: 3_000))
@@ -45,6 +46,14 @@ import Testing
         #expect(try await store.recordDeliveryStatus(tenant: "a.example", peer: "c.example", canonicalId: canonicalId(1),
                                                      status: .delivered, now: 4_000) == 0)
         #expect(try await store.deliveryRecords(tenant: "a.example", canonicalId: canonicalId(2)).map(\.status) == [.delivered])
+        // Found by message only through the message's id map row: an envelope queued without one is not.
+        _ = try await store.ingest(event("e2", envelopes: [envelope(3, peer: "c.example")]))
+        #expect(try await store.deliveryRecords(tenant: "a.example", canonicalId: canonicalId(3)).isEmpty)
+        #expect(try await store.deliveryRecord(tenant: "a.example", envelopeId: envelopeId(3))?.status == .queued)
+        // The outbox has no index by canonical id: the lookup goes through the id map's.
+        let plan = try await store.queryPlan(ParleyStore.deliveryByMessageSQL.replacing("?", with: "NULL"))
+        #expect(plan.joined(separator: " | ").contains("id_map_canonical"))
+        #expect(try await store.scalarTexts("SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'outbox' AND sql LIKE '%canonical_id%'").isEmpty)
     }
 
     @Test func aDeliveryRecordFollowsItsOutboxRowUntilAReceiptOutranksIt() async throws {
