@@ -96,7 +96,7 @@ struct HTTPService: Service {
             }
             let parsed: TransactionBody
             do {
-                parsed = try JSONDecoder().decode(TransactionBody.self, from: Data(bytes))
+                parsed = try TransactionBody(json: bytes)
             } catch {
                 return Self.error(.badRequest, code: "federation.malformed", "the body is not a transaction: \(error)")
             }
@@ -104,7 +104,8 @@ struct HTTPService: Service {
                 return Self.error(.contentTooLarge, code: "federation.too_many", "at most \(node.config.limits.maxEnvelopesPerTransaction) envelopes per transaction")
             }
             do {
-                return try Self.json(try await node.receiveTransaction(txnId: txn, origin: signature.origin, body: parsed))
+                let answer = try await node.receiveTransaction(txnId: txn, origin: signature.origin, body: parsed)
+                return Response(status: .ok, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(bytes: answer.json)))
             } catch let full as QueueFull {
                 node.logger.notice("transaction pushed back", metadata: ["peer": .string(full.peer), "code": .string(full.code), "depth": .stringConvertible(full.depth)])
                 var response = Self.error(.serviceUnavailable, code: full.code, full.description)

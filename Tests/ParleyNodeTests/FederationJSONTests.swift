@@ -1,0 +1,72 @@
+import Foundation
+@testable import ParleyNode
+import Testing
+
+@Suite struct FederationJSONTests {
+    // Base64 has '/' and '+': Foundation's encoder writes '/' as "\/", which a peer still on it sends.
+    static let envelopes = ["AAEC/+8=", String(repeating: "QUJD", count: 300) + "/w=="]
+
+    @Test func aTransactionBodyRoundTripsAndReadsWhatFoundationsEncoderWrote() throws {
+        let body = TransactionBody(origin: "whatsapp.demo", envelopes: Self.envelopes)
+        let ours = try TransactionBody(json: body.json)
+        #expect(ours.origin == body.origin && ours.envelopes == body.envelopes)
+
+        let foundation = try JSONEncoder().encode(body)
+        #expect(String(decoding: foundation, as: UTF8.self).contains("\\/"))
+        let fromOldPeer = try TransactionBody(json: Array(foundation))
+        #expect(fromOldPeer.envelopes == Self.envelopes)
+        // And an old peer reads ours.
+        let read = try JSONDecoder().decode(TransactionBody.self, from: Data(body.json))
+        #expect(read.origin == body.origin && read.envelopes == body.envelopes)
+    }
+
+    @Test func anAnswerKeepsOptionalFieldsOnlyWhenPresent() throws {
+        let answer = TransactionAnswer(results: [
+            .init(id: "aa", status: "accepted"),
+            .init(id: "bb", status: "rejected", code: "policy.no_consent", message: "say \"no\"\nplease", retryable: false),
+            .init(id: "cc", status: "rejected", code: "peer.busy", retryable: true),
+        ])
+        let text = String(decoding: answer.json, as: UTF8.self)
+        #expect(text.hasPrefix(#"{"results":[{"id":"aa","status":"accepted"},"#))
+        let back = try TransactionAnswer(json: answer.json)
+        #expect(back.results.map(\.id) == ["aa", "bb", "cc"])
+        #expect(back.results[0].code == nil && back.results[0].retryable == nil)
+        #expect(back.results[1].message == "say \"no\"\nplease" && back.results[1].retryable == false)
+        #expect(back.results[2].retryable == true && back.results[2].message == nil)
+
+        let fromFoundation = try TransactionAnswer(json: Array(try JSONEncoder().encode(answer)))
+        #expect(fromFoundation.results.map(\.status) == ["accepted", "rejected", "rejected"])
+        #expect(fromFoundation.results[1].code == "policy.no_consent")
+        let explicitNull = try TransactionAnswer(json: Array(#"{"results":[{"id":"x","status":"duplicate","code":null}]}"#.utf8))
+        #expect(explicitNull.results[0].code == nil)
+    }
+
+    @Test(arguments: [
+        ("not json", "invalid JSON at byte 0"),
+        (#"{"envelopes":[]}"#, "origin"),
+        (#"{"origin":"a","envelopes":"x"}"#, "envelopes"),
+        (#"{"origin":"a","envelopes":[1]}"#, "base64 string"),
+        (#"{"origin":7,"envelopes":[]}"#, "origin"),
+    ])
+    func aMalformedBodyIsRefusedWithWhatIsWrong(json: String, mentions: String) {
+        #expect {
+            try TransactionBody(json: Array(json.utf8))
+        } throws: { error in
+            (error as? FederationJSONError)?.description.contains(mentions) == true
+        }
+    }
+
+    @Test(arguments: [
+        (#"[]"#, "results"),
+        (#"{"results":[{"id":"a"}]}"#, "status"),
+        (#"{"results":[{"id":"a","status":"accepted","retryable":"yes"}]}"#, "retryable"),
+        (#"{"results":[{"id":"a","status":"rejected","code":5}]}"#, "code"),
+    ])
+    func aMalformedAnswerIsRefusedWithWhatIsWrong(json: String, mentions: String) {
+        #expect {
+            try TransactionAnswer(json: Array(json.utf8))
+        } throws: { error in
+            (error as? FederationJSONError)?.description.contains(mentions) == true
+        }
+    }
+}
