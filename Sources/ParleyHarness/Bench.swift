@@ -34,6 +34,8 @@ public struct BenchOptions: Sendable {
     public var outage = 0.0
     /// `limits.max_queue_per_peer` of every node (nil: the default).
     public var maxQueue: Int?
+    /// `limits.batch_linger_ms` of every node (nil: the default).
+    public var lingerMilliseconds: Int?
 
     public init() {}
 }
@@ -83,6 +85,7 @@ public struct BenchResult: Sendable {
 
     /// The final `key=value` line.
     public var keyValues: String {
+        let lingerText = options.lingerMilliseconds.map { String($0) } ?? "default"
         func f(_ x: Double) -> String { String(format: "%.3f", x) }
         let pairs: [(String, String)] = [
             ("msgs_per_s", String(format: "%.1f", saturation.messagesPerSecond)),
@@ -99,7 +102,7 @@ public struct BenchResult: Sendable {
             ("raw_limit_msgs_per_s", String(format: "%.0f", raw.limitMessagesPerSecond)),
             ("limit_ratio", String(format: "%.4f", limitRatio)),
             ("size", String(options.size)), ("conversations", String(options.conversations)), ("peers", String(options.peers)),
-            ("users", String(users)), ("batch", String(options.batch)), ("window", String(options.window)),
+            ("users", String(users)), ("batch", String(options.batch)), ("window", String(options.window)), ("linger_ms", lingerText),
             ("lost", String(offered.sent - offered.delivered - offered.rejected + saturation.sent - saturation.delivered - saturation.rejected)),
         ] + (outage.map { o in [
             ("outage_s", String(format: "%.1f", o.seconds)), ("outage_rss_before_mb", String(format: "%.1f", o.rssBeforeMiB)),
@@ -146,14 +149,22 @@ public struct BenchRun: Sendable {
     }
 
     /// The destination apps for `peers`.
+    /// The `[limits]` keys the options set in every node's config.
+    static func limits(_ o: BenchOptions) -> [String: String] {
+        var limits: [String: String] = [:]
+        limits["max_queue_per_peer"] = o.maxQueue.map(String.init)
+        limits["batch_linger_ms"] = o.lingerMilliseconds.map(String.init)
+        return limits
+    }
+
     static func destinations(peers: Int) -> [String] { peers >= 3 ? ["messenger", "instagram"] : ["messenger"] }
 
     /// Checks the options against what the demo apps can carry; the message says what to change.
     public static func validate(_ o: BenchOptions) throws {
         guard o.peers == 1 || o.peers == 3 else { throw HarnessError("bench.peers", "--peers must be 1 or 3") }
         guard o.size >= 16 else { throw HarnessError("bench.size", "--size must be at least 16 bytes (the text carries a sequence number)") }
-        guard o.outage >= 0, o.outage < 600, o.maxQueue.map({ $0 >= 1 }) ?? true else {
-            throw HarnessError("bench.outage", "--outage must be 0–600 seconds and --max-queue at least 1")
+        guard o.outage >= 0, o.outage < 600, o.maxQueue.map({ $0 >= 1 }) ?? true, o.lingerMilliseconds.map({ (0...1_000).contains($0) }) ?? true else {
+            throw HarnessError("bench.outage", "--outage must be 0–600 seconds, --max-queue at least 1 and --linger 0–1000 ms")
         }
         for app in destinations(peers: o.peers) where o.size > textLimit[app]! {
             throw HarnessError("bench.size", "--size \(o.size) exceeds \(app)'s native text limit of \(textLimit[app]!) (the \(app) adapter refuses it); "
@@ -180,7 +191,7 @@ public struct BenchRun: Sendable {
         let users = options.users ?? max(1, Int(Double(perDest).squareRoot().rounded(.up)))
         let federation = try Federation(executable: executable, configDirectory: templates, workDirectory: workDirectory,
                                         logLevel: options.logLevel, extraUsers: users - 1,
-                                        limits: options.maxQueue.map { ["max_queue_per_peer": String($0)] } ?? [:])
+                                        limits: Self.limits(options))
         let wa = federation.op("whatsapp")
         // Conversation c: WhatsApp user i → the account standing for user k of the destination app.
         var conversations: [Conversation] = []

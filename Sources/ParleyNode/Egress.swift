@@ -107,6 +107,7 @@ struct EgressWorker: Service {
     func run() async throws {
         let key = "egress:\(tenant.name)"
         await node.endEarlierLeases(tenant: tenant.name, peer: nil)
+        var linger = BatchLinger(milliseconds: node.config.limits.batchLingerMilliseconds)
         while !Task.isShuttingDownGracefully, !Task.isCancelled {
             let worked: Bool
             do {
@@ -115,7 +116,12 @@ struct EgressWorker: Service {
                 node.logger.error("egress pass failed", metadata: ["tenant": .string(tenant.name), "error": .string("\(error)")])
                 worked = false
             }
-            if !worked { await node.wakeups.wait(key, timeout: .milliseconds(250)) }
+            if worked {
+                linger.worked()
+            } else {
+                await node.wakeups.wait(key, timeout: .milliseconds(250))
+                await linger.gather()
+            }
         }
     }
 

@@ -296,6 +296,7 @@ struct PeerSender: Service {
         let key = "send:\(tenant.name):\(peer)"
         await node.endEarlierLeases(tenant: tenant.name, peer: peer)
         var pauseUntil = ContinuousClock.now
+        var linger = BatchLinger(milliseconds: node.config.limits.batchLingerMilliseconds)
         while !Task.isShuttingDownGracefully, !Task.isCancelled {
             if ContinuousClock.now < pauseUntil {
                 // A peer's Retry-After can be long: a graceful shutdown must not wait it out.
@@ -311,7 +312,12 @@ struct PeerSender: Service {
             } catch {
                 node.logger.error("sender pass failed", metadata: ["tenant": .string(tenant.name), "peer": .string(peer), "error": .string("\(error)")])
             }
-            if !worked { await node.wakeups.wait(key, timeout: .milliseconds(250)) }
+            if worked {
+                linger.worked()
+            } else {
+                await node.wakeups.wait(key, timeout: .milliseconds(250))
+                await linger.gather()
+            }
         }
     }
 

@@ -52,6 +52,18 @@ struct ConfigTests {
         #expect(config.limits.clockSkewSeconds == 300)
         #expect(config.limits.maxQueuePerPeer == 100_000)
         #expect(config.limits.keyCacheEntries == 10_000)
+        #expect(config.limits.batchLingerMilliseconds == 3)
+    }
+
+    @Test("the batch linger is read from [limits], 0 turns it off, and more than a second is refused")
+    func batchLinger() throws {
+        func parse(_ value: String) throws -> NodeConfig {
+            try NodeConfig.parse(Self.valid + "\n[limits]\nbatch_linger_ms = \(value)\n", file: "node.toml", environment: ["WA_SECRET": "s3cret"])
+        }
+        #expect(try parse("0").limits.batchLingerMilliseconds == 0)
+        #expect(try parse("20").limits.batchLingerMilliseconds == 20)
+        let error = #expect(throws: ConfigError.self) { try parse("1001") }
+        #expect(error?.key == "limits.batch_linger_ms")
     }
 
     @Test("queue and cache limits are read from [limits] and checked against their ranges")
