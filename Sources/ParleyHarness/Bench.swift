@@ -148,7 +148,6 @@ public struct BenchRun: Sendable {
         self.say = say
     }
 
-    /// The destination apps for `peers`.
     /// The `[limits]` keys the options set in every node's config.
     static func limits(_ o: BenchOptions) -> [String: String] {
         var limits: [String: String] = [:]
@@ -157,6 +156,7 @@ public struct BenchRun: Sendable {
         return limits
     }
 
+    /// The destination apps for `peers`.
     static func destinations(peers: Int) -> [String] { peers >= 3 ? ["messenger", "instagram"] : ["messenger"] }
 
     /// Checks the options against what the demo apps can carry; the message says what to change.

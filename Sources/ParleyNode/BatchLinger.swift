@@ -28,4 +28,15 @@ struct BatchLinger: Sendable {
         let pause = pause()
         if pause > .zero { try? await Task.sleep(for: pause) }
     }
+
+    /// What a worker loop does after each pass: one that found work goes again at once (and notes the time); one that
+    /// found none sleeps until `key` is signalled (or 250 ms pass), then lets work gather while traffic flows.
+    mutating func afterPass(worked: Bool, wakeups: Wakeups, key: String) async {
+        if worked {
+            self.worked()
+        } else {
+            await wakeups.wait(key, timeout: .milliseconds(250))
+            await gather()
+        }
+    }
 }

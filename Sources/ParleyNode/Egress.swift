@@ -116,12 +116,7 @@ struct EgressWorker: Service {
                 node.logger.error("egress pass failed", metadata: ["tenant": .string(tenant.name), "error": .string("\(error)")])
                 worked = false
             }
-            if worked {
-                linger.worked()
-            } else {
-                await node.wakeups.wait(key, timeout: .milliseconds(250))
-                await linger.gather()
-            }
+            await linger.afterPass(worked: worked, wakeups: node.wakeups, key: key)
         }
     }
 

@@ -312,12 +312,7 @@ struct PeerSender: Service {
             } catch {
                 node.logger.error("sender pass failed", metadata: ["tenant": .string(tenant.name), "peer": .string(peer), "error": .string("\(error)")])
             }
-            if worked {
-                linger.worked()
-            } else {
-                await node.wakeups.wait(key, timeout: .milliseconds(250))
-                await linger.gather()
-            }
+            await linger.afterPass(worked: worked, wakeups: node.wakeups, key: key)
         }
     }
 

@@ -206,7 +206,8 @@ extension BridgeNode {
         mappings = mappings.map { IdMapping(app: $0.app, conversation: $0.conversation, nativeId: $0.nativeId, canonicalId: Data(messageId.bytes)) }
         // Only messages get a mapping of their own: edits, deletes and reactions are referred to by what they
         // change, and a receipt naming one of them would mean nothing to the other app.
-        if event.kind == .message, !event.nativeId.isEmpty {
+        let ownMapping = event.kind == .message && !event.nativeId.isEmpty
+        if ownMapping {
             mappings.insert(IdMapping(app: tenant.app, conversation: conversation.rawValue, nativeId: event.nativeId, canonicalId: Data(messageId.bytes)), at: 0)
         }
         let sender = try await keys.localKeys(tenant: tenant.name, uri: senderURI)
@@ -220,9 +221,8 @@ extension BridgeNode {
             sealed: Data(sealed.bytes), canonicalId: Data(messageId.bytes), createdAt: receivedAt, expiresAt: expiresAt,
             nextAttemptAt: receivedAt)
         trace.record("sealed", tenant: tenant.name, peer: remote.domain, envelope: Hex.encode(sealed.envelopeId), bytes: sealed.bytes.count, detail: event.kind.rawValue)
-        // A message's own mapping is written anyway and names it as uniquely as its event key: it doubles as the dedup
-        // row, so the commonest event costs one row fewer.
-        let ownMapping = event.kind == .message && !event.nativeId.isEmpty
+        // A message's own mapping (first) is written anyway and names it as uniquely as its event key: it doubles as
+        // the dedup row, so the commonest event costs one row fewer.
         return IngressEvent(
             tenant: tenant.name, app: tenant.app, nativeEventKey: Self.eventKey(event), receivedAt: receivedAt,
             envelopes: [envelope], idMappings: mappings, deduplication: ownMapping ? .firstIdMapping : .nativeEventKey)

@@ -98,8 +98,7 @@ extension ParleyStore {
         try Check.name(tenant, "tenant")
         try Check.envelopeId(envelopeId)
         return try await write("recording delivery status \(status.rawValue)") { db in
-            guard let row = try Row.fetchOne(db.cachedStatement(sql: "\(Self.deliverySelect) WHERE tenant = ? AND envelope_id = ?"),
-                                             arguments: [tenant, envelopeId]) else { return false }
+            guard let row = try Self.deliveryRow(tenant: tenant, envelopeId: envelopeId, db) else { return false }
             return try Self.advanceDelivery(row, to: status, reason: reason, now: now, db)
         }
     }
@@ -137,9 +136,13 @@ extension ParleyStore {
     /// The delivery record of one outbound envelope.
     public func deliveryRecord(tenant: String, envelopeId: Data) async throws(StoreError) -> DeliveryRecord? {
         try await read("reading a delivery record") { db in
-            try Row.fetchOne(db.cachedStatement(sql: "\(Self.deliverySelect) WHERE tenant = ? AND envelope_id = ?"),
-                             arguments: [tenant, envelopeId]).flatMap(Self.deliveryRecord)
+            try Self.deliveryRow(tenant: tenant, envelopeId: envelopeId, db).flatMap(Self.deliveryRecord)
         }
+    }
+
+    /// The outbox row (as ``deliverySelect`` reads it) of one envelope.
+    private static func deliveryRow(tenant: String, envelopeId: Data, _ db: Database) throws -> Row? {
+        try Row.fetchOne(db.cachedStatement(sql: "\(deliverySelect) WHERE tenant = ? AND envelope_id = ?"), arguments: [tenant, envelopeId])
     }
 
     /// The delivery records of the envelopes that carried `canonicalId` (one per destination peer), found through the
