@@ -2,11 +2,12 @@ import Foundation
 import ParleyCore
 import ParleyCrypto
 
-/// What the clear header of an envelope says (before opening).
+/// What the clear header of an envelope says (before opening), with the parsed envelope to open later.
 struct EnvelopeHeaderInfo: Sendable {
-    var envelopeId: [UInt8]
-    var origin: String
-    var destination: String
+    var envelope: Envelope
+    var envelopeId: [UInt8] { envelope.id.bytes }
+    var origin: String { envelope.origin }
+    var destination: String { envelope.destination }
 }
 
 /// An opened envelope: the payload and who sent it to whom.
@@ -42,12 +43,15 @@ struct Sealing: Sendable {
     }
 
     func header(_ bytes: [UInt8]) throws(EnvelopeError) -> EnvelopeHeaderInfo {
-        let envelope = try Envelope(parsing: bytes)
-        return EnvelopeHeaderInfo(envelopeId: envelope.id.bytes, origin: envelope.origin, destination: envelope.destination)
+        EnvelopeHeaderInfo(envelope: try Envelope(parsing: bytes))
     }
 
     func open(_ bytes: [UInt8], tenant: TenantRuntime, keys: KeyDirectory, peer: PeerRuntime, now: Int64 = BridgeNode.nowMillis()) async throws -> OpenedPayload {
-        let envelope = try Envelope(parsing: bytes)
+        try await open(Envelope(parsing: bytes), tenant: tenant, keys: keys, peer: peer, now: now)
+    }
+
+    /// Opens an envelope already parsed (admission parsed it to read its header).
+    func open(_ envelope: Envelope, tenant: TenantRuntime, keys: KeyDirectory, peer: PeerRuntime, now: Int64 = BridgeNode.nowMillis()) async throws -> OpenedPayload {
         var recipient: KeyDirectory.LocalKeys?
         for keyId in envelope.recipientKeyIds {
             if let found = try await keys.localKeys(tenant: tenant.name, keyId: keyId) {

@@ -140,6 +140,8 @@ public struct OutboxClaim: Sendable, Hashable {
     /// Rows of this peer that had expired and were dead-lettered (reason `expired`) by this call, so the caller can
     /// report the failure to the sending app.
     public var expired: [OutboxItem]
+    /// How many of the claim's `markingSent` rows changed to sent (already-finished rows are skipped).
+    public var markedSent: Int = 0
 }
 
 /// Reason codes for dead-lettered envelopes. Known codes are constants; any peer-given code can be used.

@@ -115,11 +115,17 @@ extension ParleyStore {
     /// A claim visits at most `max(limit, 256)` conversations (see ``ClaimWalk``); with more waiting, they take turns:
     /// each claim starts after the conversation the previous claim for this peer ended on, and reports
     /// ``OutboxClaim/stoppedEarly``. Its cost grows with the conversations it visits, not with the rows queued.
+    ///
+    /// `markingSent` rows are marked sent first, in the same transaction, as ``markOutboxSent(tenant:envelopeIds:now:)``
+    /// would: a sender's marks for the transaction the peer just accepted ride on its next claim, one write instead of
+    /// two on the path every message takes. Their conversations' next rows are claimable in this very claim.
     public func claimOutbox(
-        tenant: String, peer: String, limit: Int, maxPerConversation: Int = 1, leaseMillis: Int64, now: Int64
+        tenant: String, peer: String, limit: Int, maxPerConversation: Int = 1, leaseMillis: Int64, now: Int64,
+        markingSent sent: [Data] = []
     ) async throws(StoreError) -> OutboxClaim {
         try Check.name(tenant, "tenant")
         try Check.name(peer, "peer")
+        for id in sent { try Check.envelopeId(id) }
         try Check.positive(limit, "limit")
         try Check.positive(maxPerConversation, "maxPerConversation")
         try Check.positive(Int(clamping: leaseMillis), "leaseMillis")
@@ -128,6 +134,7 @@ extension ParleyStore {
         let progress = self.progress
         let scanRows = claimScanRows
         return try await write("claiming outbox rows for \(peer)", synced: false) { db in
+            let markedSent = try Self.markSent(tenant: tenant, envelopeIds: sent, now: now, db)
             let walk = ClaimWalk.outbox
             let expired = progress.expiryDue(walk.progressKey([tenant, peer]), now: now)
                 ? try Self.expireOutbox(tenant: tenant, peer: peer, now: now, db) : []
@@ -135,7 +142,8 @@ extension ParleyStore {
                 db, scope: [tenant, peer], progress: progress, limit: limit, perConversation: maxPerConversation, now: now,
                 leaseUntil: leaseUntil, token: token, returning: Self.outboxItemColumns, scanRows: scanRows)
             let items = claimed.rows.map { Self.outboxItem($0, from: 1) }
-            return OutboxClaim(leaseToken: token, leaseUntil: leaseUntil, items: items, stoppedEarly: claimed.stoppedEarly, expired: expired)
+            return OutboxClaim(leaseToken: token, leaseUntil: leaseUntil, items: items, stoppedEarly: claimed.stoppedEarly, expired: expired,
+                               markedSent: markedSent)
         }
     }
 
@@ -190,17 +198,21 @@ extension ParleyStore {
         for id in envelopeIds { try Check.envelopeId(id) }
         if envelopeIds.isEmpty { return 0 }
         return try await write("marking \(envelopeIds.count) envelope(s) sent", synced: false) { db in
-            var changed = 0
-            // Whole chunks per statement. A padded chunk names its last id twice; the row changes once.
-            try Self.forEachChunk(of: envelopeIds) { ids, marks in
-                try db.cachedStatement(sql: """
-                    UPDATE outbox SET state = 'sent', lease_until = NULL, lease_token = NULL, lease_lapsed = 0, updated_at = ?
-                    WHERE tenant = ? AND envelope_id IN (\(marks)) AND state IN ('pending', 'inflight')
-                    """).execute(arguments: StatementArguments([now, tenant] as [any DatabaseValueConvertible]) + StatementArguments(ids))
-                changed += db.changesCount
-            }
-            return changed
+            try Self.markSent(tenant: tenant, envelopeIds: envelopeIds, now: now, db)
         }
+    }
+
+    private static func markSent(tenant: String, envelopeIds: [Data], now: Int64, _ db: Database) throws -> Int {
+        var changed = 0
+        // Whole chunks per statement. A padded chunk names its last id twice; the row changes once.
+        try forEachChunk(of: envelopeIds) { ids, marks in
+            try db.cachedStatement(sql: """
+                UPDATE outbox SET state = 'sent', lease_until = NULL, lease_token = NULL, lease_lapsed = 0, updated_at = ?
+                WHERE tenant = ? AND envelope_id IN (\(marks)) AND state IN ('pending', 'inflight')
+                """).execute(arguments: StatementArguments([now, tenant] as [any DatabaseValueConvertible]) + StatementArguments(ids))
+            changed += db.changesCount
+        }
+        return changed
     }
 
     /// Puts claimed rows back as pending until `nextAttemptAt`, recording the error.

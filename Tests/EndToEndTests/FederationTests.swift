@@ -374,6 +374,23 @@ struct FederationTests {
             let tamperedBody = try JSONSerialization.data(withJSONObject: ["origin": object["origin"] ?? "", "envelopes": [bytes.base64EncodedString()]])
             let tampered = try await E2E.signedPUT(federation, as: "whatsapp", to: "messenger", path: path + "-t", body: Array(tamperedBody))
             #expect(tampered.status == 200 && tampered.body.contains("envelope.tampered"))
+            // A large transaction is admitted in concurrent slices; the answer still follows the body's order.
+            var mixed: [String] = []
+            for k in 1...40 {
+                var variant = try #require(Data(base64Encoded: envelopes[0]))
+                variant[5] ^= UInt8(k)
+                mixed.append(k == 8 ? "not base64!" : k == 14 ? envelopes[0] : variant.base64EncodedString())
+            }
+            let mixedBody = try JSONSerialization.data(withJSONObject: ["origin": object["origin"] ?? "", "envelopes": mixed])
+            let large = try await E2E.signedPUT(federation, as: "whatsapp", to: "messenger", path: path + "-m", body: Array(mixedBody))
+            #expect(large.status == 200)
+            let answer = try #require(JSONSerialization.jsonObject(with: Data(large.body.utf8)) as? [String: Any])
+            let results = try #require(answer["results"] as? [[String: Any]])
+            #expect(results.count == 40)
+            for (index, result) in results.enumerated() {
+                let expected = index == 7 ? "envelope.malformed" : index == 13 ? "duplicate" : "envelope.tampered"
+                #expect((result["code"] as? String ?? result["status"] as? String) == expected, "result \(index): \(result)")
+            }
             let inbox = try await federation.sim("messenger").mailbox(of: fb.user).inbox.compactMap(\.text)
             #expect(inbox == ["genuine"])
         }

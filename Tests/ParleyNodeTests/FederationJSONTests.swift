@@ -20,6 +20,17 @@ import Testing
         #expect(read.origin == body.origin && read.envelopes == body.envelopes)
     }
 
+    @Test func theSendersBodyFromSealedBytesIsTheSameJSON() throws {
+        let sealed = [Data([0, 1, 2, 0xFF, 0xEF]), Data((0..<1_400).map { UInt8(truncatingIfNeeded: $0 &* 7) }), Data()]
+        let origin = "whats\"app\\.demo"
+        let direct = TransactionBody.json(origin: origin, sealed: sealed)
+        let viaStrings = TransactionBody(origin: origin, envelopes: sealed.map { $0.base64EncodedString() })
+        #expect(direct == viaStrings.json)
+        let read = try TransactionBody(json: direct)
+        #expect(read.origin == origin && read.envelopes.map { Data(base64Encoded: $0) } == sealed)
+        #expect(String(decoding: TransactionBody.json(origin: "a", sealed: []), as: UTF8.self) == #"{"envelopes":[],"origin":"a"}"#)
+    }
+
     @Test func anAnswerKeepsOptionalFieldsOnlyWhenPresent() throws {
         let answer = TransactionAnswer(results: [
             .init(id: "aa", status: "accepted"),

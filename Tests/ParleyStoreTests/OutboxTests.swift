@@ -34,6 +34,32 @@ import Testing
         #expect(retried.items.first?.previousClaimUnresolved == false)
     }
 
+    @Test func aClaimMarksThePreviousTransactionSentAndTakesWhatFollowsInTheSameWrite() async throws {
+        let dir = try TempDir()
+        let store = try ParleyStore(path: dir.path())
+        defer { try? store.close() }
+        try await queue(store, [(1, "A"), (2, "B"), (3, "A"), (4, "B")])
+
+        let first = try await store.claimOutbox(tenant: tenant, peer: peer, limit: 10, leaseMillis: 30_000, now: 2_000)
+        #expect(first.items.numbers == [1, 2] && first.markedSent == 0)
+        // The peer took 1 (2 is still out): the next claim settles 1 and, in the same transaction, hands out 3.
+        let second = try await store.claimOutbox(tenant: tenant, peer: peer, limit: 10, leaseMillis: 30_000, now: 2_100,
+                                                 markingSent: [envelopeId(1)])
+        #expect(second.markedSent == 1)
+        #expect(second.items.numbers == [3])
+        let record = try await store.deliveryRecord(tenant: tenant, envelopeId: envelopeId(1))
+        #expect(record?.status == .sent && record?.updatedAt == 2_100)
+        #expect(try await store.deliveryRecord(tenant: tenant, envelopeId: envelopeId(2))?.status == .queued)
+        // Marking again changes nothing (the row is finished); a malformed id fails the claim before it writes.
+        #expect(try await store.claimOutbox(tenant: tenant, peer: peer, limit: 10, leaseMillis: 30_000, now: 2_200,
+                                            markingSent: [envelopeId(1)]).markedSent == 0)
+        await #expect(throws: StoreError.self) {
+            try await store.claimOutbox(tenant: tenant, peer: peer, limit: 10, leaseMillis: 30_000, now: 2_300, markingSent: [Data()])
+        }
+        #expect(try await store.markOutboxSent(tenant: tenant, envelopeIds: [envelopeId(2), envelopeId(3)], now: 2_400) == 2)
+        #expect(try await store.claimOutbox(tenant: tenant, peer: peer, limit: 10, leaseMillis: 30_000, now: 2_500).items.numbers == [4])
+    }
+
     @Test func limitAndRunsPerConversationAreRespected() async throws {
         let dir = try TempDir()
         let store = try ParleyStore(path: dir.path())
