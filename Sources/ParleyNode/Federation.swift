@@ -30,12 +30,7 @@ struct TransactionAnswer: Codable, Sendable {
 // Transactions are the federation's bulk traffic (hundreds of envelopes a body), so they are read and written with
 // ParleyKit's JSON toolkit instead of Foundation's coders, which cost several times as much per field. Same JSON.
 extension TransactionBody {
-    /// `{"envelopes":[…],"origin":…}`.
-    var json: [UInt8] {
-        JSONValue.object(["origin": .string(origin), "envelopes": .array(envelopes.map { .string($0) })]).serialized
-    }
-
-    /// The same bytes as ``json`` for `TransactionBody(origin:, envelopes: sealed.map { $0.base64EncodedString() })`,
+    /// `{"envelopes":[…],"origin":…}` for `TransactionBody(origin:, envelopes: sealed.map { $0.base64EncodedString() })`,
     /// written straight from the sealed bytes: base64 needs no JSON escaping, so each envelope is one append instead
     /// of a string built, then copied into a tree and escaped byte by byte (the sender builds one per transaction,
     /// between its claim and its request).
@@ -235,14 +230,14 @@ extension BridgeNode {
     /// each envelope, ~40 µs apiece) is on the path every message takes; slices let it use more than one core.
     func admitAll(
         _ parsed: [(index: Int, bytes: [UInt8], header: EnvelopeHeaderInfo)], peerDomain: String, held: [String: Set<InboxKey>], now: Int64
-    ) async -> [(index: Int, outcome: Result<Admitted?, any Error>)] {
+    ) async -> [AdmissionOutcome] {
         let sliceCount = min(Self.admissionSlices, max(1, parsed.count / Self.envelopesPerAdmissionSlice))
-        let sliceLength = (parsed.count + sliceCount - 1) / max(1, sliceCount)
-        return await withTaskGroup(of: [(index: Int, outcome: Result<Admitted?, any Error>)].self) { group in
-            for start in stride(from: 0, to: parsed.count, by: max(1, sliceLength)) {
+        let sliceLength = max(1, (parsed.count + sliceCount - 1) / sliceCount)
+        return await withTaskGroup(of: [AdmissionOutcome].self) { group in
+            for start in stride(from: 0, to: parsed.count, by: sliceLength) {
                 let slice = parsed[start..<min(parsed.count, start + sliceLength)]
                 group.addTask {
-                    var outcomes: [(index: Int, outcome: Result<Admitted?, any Error>)] = []
+                    var outcomes: [AdmissionOutcome] = []
                     outcomes.reserveCapacity(slice.count)
                     for (index, bytes, header) in slice {
                         do {
@@ -254,12 +249,15 @@ extension BridgeNode {
                     return outcomes
                 }
             }
-            var all: [(index: Int, outcome: Result<Admitted?, any Error>)] = []
+            var all: [AdmissionOutcome] = []
             all.reserveCapacity(parsed.count)
             for await outcomes in group { all += outcomes }
             return all.sorted { $0.index < $1.index }
         }
     }
+
+    /// One envelope's admission, by its index in the transaction: the row to store, `nil` for a duplicate, or why not.
+    typealias AdmissionOutcome = (index: Int, outcome: Result<Admitted?, any Error>)
 
     /// Concurrent admission slices of one transaction at most, and the fewest envelopes worth a slice of their own.
     static let admissionSlices = 4

@@ -105,7 +105,7 @@ struct HTTPService: Service {
             }
             do {
                 let answer = try await node.receiveTransaction(txnId: txn, origin: signature.origin, body: parsed)
-                return Response(status: .ok, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(bytes: answer.json)))
+                return Self.json(encoded: answer.json)
             } catch let full as QueueFull {
                 node.logger.notice("transaction pushed back", metadata: ["peer": .string(full.peer), "code": .string(full.code), "depth": .stringConvertible(full.depth)])
                 var response = Self.error(.serviceUnavailable, code: full.code, full.description)
@@ -134,8 +134,12 @@ struct HTTPService: Service {
     static func json(_ value: some Encodable) throws -> Response {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys]
-        let data = try encoder.encode(value)
-        return Response(status: .ok, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(bytes: data)))
+        return json(encoded: try encoder.encode(value))
+    }
+
+    /// A 200 answer carrying JSON that is already encoded.
+    static func json(encoded bytes: some Sequence<UInt8>) -> Response {
+        Response(status: .ok, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(bytes: bytes)))
     }
 
     static func error(_ status: HTTPResponse.Status, code: String, _ message: String) -> Response {
