@@ -35,7 +35,7 @@ package enum JSON {
     package static func write(_ value: Any, into out: inout [UInt8]) throws(AdapterError) {
         switch value {
         case let s as String:
-            writeString(s, into: &out)
+            JSONValue.appendString(s, to: &out)
         case let b as Bool:
             out.append(contentsOf: b ? Array("true".utf8) : Array("false".utf8))
         case let i as Int:
@@ -49,7 +49,7 @@ package enum JSON {
             out.append(UInt8(ascii: "{"))
             for (n, key) in object.keys.sorted().enumerated() {
                 if n > 0 { out.append(UInt8(ascii: ",")) }
-                writeString(key, into: &out)
+                JSONValue.appendString(key, to: &out)
                 out.append(UInt8(ascii: ":"))
                 try write(object[key] ?? JSONNull(), into: &out)
             }
@@ -66,26 +66,6 @@ package enum JSON {
         default:
             throw AdapterError(.internalFailure, "cannot write a \(type(of: value)) as JSON")
         }
-    }
-
-    package static func writeString(_ s: String, into out: inout [UInt8]) {
-        let hex = Array("0123456789abcdef".utf8)
-        out.append(UInt8(ascii: "\""))
-        for byte in s.utf8 {
-            switch byte {
-            case UInt8(ascii: "\""): out.append(contentsOf: [UInt8(ascii: "\\"), UInt8(ascii: "\"")])
-            case UInt8(ascii: "\\"): out.append(contentsOf: [UInt8(ascii: "\\"), UInt8(ascii: "\\")])
-            case UInt8(ascii: "\n"): out.append(contentsOf: [UInt8(ascii: "\\"), UInt8(ascii: "n")])
-            case UInt8(ascii: "\r"): out.append(contentsOf: [UInt8(ascii: "\\"), UInt8(ascii: "r")])
-            case UInt8(ascii: "\t"): out.append(contentsOf: [UInt8(ascii: "\\"), UInt8(ascii: "t")])
-            case 0..<0x20:
-                out.append(contentsOf: Array("\\u00".utf8))
-                out.append(hex[Int(byte >> 4)])
-                out.append(hex[Int(byte & 0x0f)])
-            default: out.append(byte)
-            }
-        }
-        out.append(UInt8(ascii: "\""))
     }
 }
 

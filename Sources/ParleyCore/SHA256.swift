@@ -1,21 +1,13 @@
-/// SHA-256 (FIPS 180-4), kept here because ParleyCore has no dependencies and MIMI message ids need it.
+import CParleySHA256
+
+/// SHA-256 (FIPS 180-4) for MIMI message ids. The compression runs in `CParleySHA256`, which uses the CPU's SHA
+/// extensions where it has them: every message's id hashes its whole content.
 struct SHA256 {
-    private var state: (UInt32, UInt32, UInt32, UInt32, UInt32, UInt32, UInt32, UInt32) = (
-        0x6a09_e667, 0xbb67_ae85, 0x3c6e_f372, 0xa54f_f53a, 0x510e_527f, 0x9b05_688c, 0x1f83_d9ab, 0x5be0_cd19
-    )
+    private var state: [UInt32] = [
+        0x6a09_e667, 0xbb67_ae85, 0x3c6e_f372, 0xa54f_f53a, 0x510e_527f, 0x9b05_688c, 0x1f83_d9ab, 0x5be0_cd19,
+    ]
     private var buffer: [UInt8] = []
     private var length: UInt64 = 0
-
-    private static let k: [UInt32] = [
-        0x428a_2f98, 0x7137_4491, 0xb5c0_fbcf, 0xe9b5_dba5, 0x3956_c25b, 0x59f1_11f1, 0x923f_82a4, 0xab1c_5ed5,
-        0xd807_aa98, 0x1283_5b01, 0x2431_85be, 0x550c_7dc3, 0x72be_5d74, 0x80de_b1fe, 0x9bdc_06a7, 0xc19b_f174,
-        0xe49b_69c1, 0xefbe_4786, 0x0fc1_9dc6, 0x240c_a1cc, 0x2de9_2c6f, 0x4a74_84aa, 0x5cb0_a9dc, 0x76f9_88da,
-        0x983e_5152, 0xa831_c66d, 0xb003_27c8, 0xbf59_7fc7, 0xc6e0_0bf3, 0xd5a7_9147, 0x06ca_6351, 0x1429_2967,
-        0x27b7_0a85, 0x2e1b_2138, 0x4d2c_6dfc, 0x5338_0d13, 0x650a_7354, 0x766a_0abb, 0x81c2_c92e, 0x9272_2c85,
-        0xa2bf_e8a1, 0xa81a_664b, 0xc24b_8b70, 0xc76c_51a3, 0xd192_e819, 0xd699_0624, 0xf40e_3585, 0x106a_a070,
-        0x19a4_c116, 0x1e37_6c08, 0x2748_774c, 0x34b0_bcb5, 0x391c_0cb3, 0x4ed8_aa4a, 0x5b9c_ca4f, 0x682e_6ff3,
-        0x748f_82ee, 0x78a5_636f, 0x84c8_7814, 0x8cc7_0208, 0x90be_fffa, 0xa450_6ceb, 0xbef9_a3f7, 0xc671_78f2,
-    ]
 
     init() {
         buffer.reserveCapacity(64)
@@ -29,19 +21,18 @@ struct SHA256 {
         length &+= UInt64(data.count)
         var index = 0
         if !buffer.isEmpty {
-            let needed = 64 - buffer.count
-            let n = min(needed, data.count)
+            let n = min(64 - buffer.count, data.count)
             buffer.append(contentsOf: data[0..<n])
             index = n
             if buffer.count == 64 {
-                let block = buffer
-                block.withUnsafeBufferPointer { compress($0, at: 0) }
+                compress(buffer)
                 buffer.removeAll(keepingCapacity: true)
             }
         }
-        while data.count - index >= 64 {
-            compress(data, at: index)
-            index += 64
+        let whole = (data.count - index) / 64
+        if whole > 0, let base = data.baseAddress {
+            state.withUnsafeMutableBufferPointer { parley_sha256_blocks($0.baseAddress, base + index, whole) }
+            index += whole * 64
         }
         if index < data.count { buffer.append(contentsOf: data[index...]) }
     }
@@ -50,66 +41,23 @@ struct SHA256 {
         let bitLength = length &* 8
         var padding: [UInt8] = [0x80]
         let afterOne = (buffer.count + 1) % 64
-        let zeros = afterOne <= 56 ? 56 - afterOne : 120 - afterOne
-        padding.append(contentsOf: repeatElement(0, count: zeros))
+        padding.append(contentsOf: repeatElement(0, count: afterOne <= 56 ? 56 - afterOne : 120 - afterOne))
         for i in (0..<8).reversed() { padding.append(UInt8(truncatingIfNeeded: bitLength >> UInt64(i * 8))) }
-        let savedLength = length
         update(padding)
-        length = savedLength
-        var out: [UInt8] = []
-        out.reserveCapacity(32)
-        for word in [state.0, state.1, state.2, state.3, state.4, state.5, state.6, state.7] {
-            out.append(UInt8(truncatingIfNeeded: word >> 24))
-            out.append(UInt8(truncatingIfNeeded: word >> 16))
-            out.append(UInt8(truncatingIfNeeded: word >> 8))
-            out.append(UInt8(truncatingIfNeeded: word))
-        }
-        return out
+        return state.flatMap { word in (0..<4).map { UInt8(truncatingIfNeeded: word >> (24 - 8 * $0)) } }
     }
 
+    private mutating func compress(_ block: [UInt8]) {
+        block.withUnsafeBufferPointer { block in
+            state.withUnsafeMutableBufferPointer { parley_sha256_blocks($0.baseAddress, block.baseAddress, 1) }
+        }
+    }
+
+    /// The digest of `data` in one call.
     static func hash(_ data: [UInt8]) -> [UInt8] {
-        var h = SHA256()
-        h.update(data)
-        return h.finalize()
-    }
-
-    private mutating func compress(_ block: UnsafeBufferPointer<UInt8>, at start: Int) {
-        @inline(__always) func rotr(_ x: UInt32, _ n: UInt32) -> UInt32 { (x >> n) | (x << (32 - n)) }
-        // Callers pass at least 64 bytes from `start`, so the base address exists.
-        guard let blockBase = block.baseAddress else { return }
-        let newState = withUnsafeTemporaryAllocation(of: UInt32.self, capacity: 64) { w in
-            SHA256.k.withUnsafeBufferPointer { k in
-                let base = blockBase + start
-                for i in 0..<16 {
-                    let p = base + i * 4
-                    w[i] = UInt32(p[0]) << 24 | UInt32(p[1]) << 16 | UInt32(p[2]) << 8 | UInt32(p[3])
-                }
-                for i in 16..<64 {
-                    let s0 = rotr(w[i - 15], 7) ^ rotr(w[i - 15], 18) ^ (w[i - 15] >> 3)
-                    let s1 = rotr(w[i - 2], 17) ^ rotr(w[i - 2], 19) ^ (w[i - 2] >> 10)
-                    w[i] = w[i - 16] &+ s0 &+ w[i - 7] &+ s1
-                }
-                var (a, b, c, d, e, f, g, h) = state
-                for i in 0..<64 {
-                    let s1 = rotr(e, 6) ^ rotr(e, 11) ^ rotr(e, 25)
-                    let ch = (e & f) ^ (~e & g)
-                    let t1 = h &+ s1 &+ ch &+ k[i] &+ w[i]
-                    let s0 = rotr(a, 2) ^ rotr(a, 13) ^ rotr(a, 22)
-                    let maj = (a & b) ^ (a & c) ^ (b & c)
-                    let t2 = s0 &+ maj
-                    h = g
-                    g = f
-                    f = e
-                    e = d &+ t1
-                    d = c
-                    c = b
-                    b = a
-                    a = t1 &+ t2
-                }
-                return (state.0 &+ a, state.1 &+ b, state.2 &+ c, state.3 &+ d,
-                        state.4 &+ e, state.5 &+ f, state.6 &+ g, state.7 &+ h)
-            }
+        [UInt8](unsafeUninitializedCapacity: 32) { digest, count in
+            data.withUnsafeBufferPointer { parley_sha256($0.baseAddress, $0.count, digest.baseAddress) }
+            count = 32
         }
-        state = newState
     }
 }

@@ -6,8 +6,13 @@ enum ABICoding {
     static func encode<T: Encodable>(_ value: T) throws(AdapterError) -> [UInt8] {
         // Every message crosses with its requests: Foundation's coders spend most of the boundary's time there.
         if let requests = value as? [NativeRequest] { return encodeRequests(requests) }
-        if let events = value as? [BridgeEvent] { return JSONValue.array(events.map(eventJSON)).serialized }
-        if let event = value as? BridgeEvent { return eventJSON(event).serialized }
+        if let events = value as? [BridgeEvent] { return encodeEvents(events) }
+        if let event = value as? BridgeEvent {
+            var out: [UInt8] = []
+            out.reserveCapacity(eventCapacity(event))
+            appendEvent(event, to: &out)
+            return out
+        }
         if let outcome = value as? SendOutcome { return outcomeJSON(outcome).serialized }
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
@@ -21,11 +26,8 @@ enum ABICoding {
     /// Decodes bytes that the other side of the boundary produced; a failure is the other side's fault.
     static func decode<T: Decodable>(_ type: T.Type, from bytes: [UInt8], what: String) throws(AdapterError) -> T {
         if T.self == [NativeRequest].self, let requests = try decodeRequests(bytes, what: what) as? T { return requests }
-        if T.self == [BridgeEvent].self, case .array(let items)? = try? JSONValue.parse(bytes) {
-            let events = items.compactMap(event(from:))
-            // Anything the fast reading does not take goes through Codable, for its exact error.
-            if events.count == items.count, let events = events as? T { return events }
-        }
+        // Anything the fast reading does not take goes through Codable, for its exact error.
+        if T.self == [BridgeEvent].self, let events = readEvents(bytes) as? T { return events }
         if T.self == SendOutcome.self, let parsed = try? JSONValue.parse(bytes), let outcome = outcome(from: parsed) as? T {
             return outcome
         }
@@ -38,7 +40,7 @@ enum ABICoding {
 
     /// Decodes an event the host sent to the adapter; a failure is bad input to the adapter.
     static func decodeEvent(_ bytes: [UInt8]) throws(AdapterError) -> BridgeEvent {
-        if let parsed = try? JSONValue.parse(bytes), let event = event(from: parsed) { return event }
+        if let event = readEvent(bytes) { return event }
         do {
             return try JSONDecoder().decode(BridgeEvent.self, from: Data(bytes))
         } catch {
@@ -54,26 +56,196 @@ enum ABICoding {
     }
 }
 
-// MARK: - Events, through JSONValue
+// MARK: - Events, by hand
 
 extension ABICoding {
-    /// BridgeEvent's Codable form (see `BridgeEvent.encode(to:)`), without Foundation's coders.
-    static func eventJSON(_ e: BridgeEvent) -> JSONValue {
-        var o: [String: JSONValue] = [
-            "kind": .string(e.kind.rawValue), "nativeId": .string(e.nativeId), "conversation": .string(e.conversation),
-            "sender": .string(e.sender), "timestamp": .number(String(e.timestamp)),
-        ]
-        o["recipient"] = e.recipient.map(JSONValue.string)
-        o["text"] = e.text.map(JSONValue.string)
-        o["target"] = e.target.map(JSONValue.string)
-        o["emoji"] = e.emoji.map(JSONValue.string)
-        o["status"] = e.status.map { .string($0.rawValue) }
-        o["watermark"] = e.watermark.map { .number(String($0)) }
-        if !e.attachments.isEmpty { o["attachments"] = .array(e.attachments.map(attachmentJSON)) }
-        if e.isGroup { o["isGroup"] = .bool(true) }
-        o["failure"] = e.failure.map { .object(["code": .string($0.code), "message": .string($0.message)]) }
-        if !e.metadata.isEmpty { o["metadata"] = .object(e.metadata.mapValues(JSONValue.string)) }
-        return .object(o)
+    /// `[event,…]` in the form of ``appendEvent(_:to:)``.
+    static func encodeEvents(_ events: [BridgeEvent]) -> [UInt8] {
+        var out: [UInt8] = []
+        out.reserveCapacity(events.reduce(2) { $0 + eventCapacity($1) })
+        out.append(UInt8(ascii: "["))
+        for (index, event) in events.enumerated() {
+            if index > 0 { out.append(UInt8(ascii: ",")) }
+            appendEvent(event, to: &out)
+        }
+        out.append(UInt8(ascii: "]"))
+        return out
+    }
+
+    static func eventCapacity(_ e: BridgeEvent) -> Int {
+        256 + e.conversation.utf8.count + e.sender.utf8.count + e.nativeId.utf8.count + (e.text?.utf8.count ?? 0)
+    }
+
+    /// BridgeEvent's Codable form (see `BridgeEvent.encode(to:)`) with sorted keys, written straight into bytes:
+    /// every message crosses the boundary as one of these, and building a JSONValue tree first cost more than the
+    /// adapter's own work.
+    static func appendEvent(_ e: BridgeEvent, to out: inout [UInt8]) {
+        var separator = UInt8(ascii: "{")
+        func key(_ name: StaticString) {
+            out.append(separator)
+            separator = UInt8(ascii: ",")
+            out.append(UInt8(ascii: "\""))
+            out.append(contentsOf: UnsafeBufferPointer(start: name.utf8Start, count: name.utf8CodeUnitCount))
+            out.append(contentsOf: #"":"#.utf8)
+        }
+        func string(_ name: StaticString, _ value: String?) {
+            guard let value else { return }
+            key(name)
+            JSONValue.appendString(value, to: &out)
+        }
+        func number(_ name: StaticString, _ value: Int64?) {
+            guard let value else { return }
+            key(name)
+            out.append(contentsOf: String(value).utf8)
+        }
+        // Keys in sorted order.
+        if !e.attachments.isEmpty {
+            key("attachments")
+            out.append(contentsOf: JSONValue.array(e.attachments.map(attachmentJSON)).serialized)
+        }
+        string("conversation", e.conversation)
+        string("emoji", e.emoji)
+        if let failure = e.failure {
+            key("failure")
+            out.append(contentsOf: #"{"code":"#.utf8)
+            JSONValue.appendString(failure.code, to: &out)
+            out.append(contentsOf: #","message":"#.utf8)
+            JSONValue.appendString(failure.message, to: &out)
+            out.append(UInt8(ascii: "}"))
+        }
+        if e.isGroup {
+            key("isGroup")
+            out.append(contentsOf: "true".utf8)
+        }
+        string("kind", e.kind.rawValue)
+        if !e.metadata.isEmpty {
+            key("metadata")
+            out.append(contentsOf: JSONValue.object(e.metadata.mapValues(JSONValue.string)).serialized)
+        }
+        string("nativeId", e.nativeId)
+        string("recipient", e.recipient)
+        string("sender", e.sender)
+        string("status", e.status?.rawValue)
+        string("target", e.target)
+        string("text", e.text)
+        number("timestamp", e.timestamp)
+        number("watermark", e.watermark)
+        out.append(UInt8(ascii: "}"))
+    }
+
+    /// The events of a JSON array in the Codable form, or `nil` when the bytes are anything else (the caller
+    /// then decodes with Codable, which explains what is wrong).
+    static func readEvents(_ bytes: [UInt8]) -> [BridgeEvent]? {
+        var parser = JSONParser(bytes: bytes)
+        var events: [BridgeEvent] = []
+        var exact = true
+        do {
+            parser.skipByteOrderMark()
+            try parser.parseSequence(open: UInt8(ascii: "["), close: UInt8(ascii: "]"), what: "array") { p throws(AdapterError) in
+                if let event = try readEvent(&p) { events.append(event) } else { exact = false }
+            }
+            try parser.expectEnd()
+        } catch {
+            return nil
+        }
+        return exact ? events : nil
+    }
+
+    /// One event in the Codable form, or `nil` (see ``readEvents(_:)``).
+    static func readEvent(_ bytes: [UInt8]) -> BridgeEvent? {
+        var parser = JSONParser(bytes: bytes)
+        parser.skipByteOrderMark()
+        guard let event = try? readEvent(&parser), (try? parser.expectEnd()) != nil else { return nil }
+        return event
+    }
+
+    /// Reads the members straight into the event's fields; an unknown member is skipped, as Codable skips it.
+    private static func readEvent(_ p: inout JSONParser) throws(AdapterError) -> BridgeEvent? {
+        var kind: BridgeEvent.Kind?, conversation: String?, sender: String?, timestamp: Int64?
+        var nativeId: String?, recipient: String?, text: String?, target: String?, emoji: String?, status: BridgeEvent.Status?
+        var watermark: Int64?, attachments: [Attachment] = [], isGroup = false, failure: BridgeEvent.Failure?
+        var metadata: [String: String] = [:]
+        var exact = true
+        func optionalString(_ p: inout JSONParser) throws(AdapterError) -> String? {
+            switch try p.parseValue() {
+            case .string(let s): return s
+            case .null: return nil
+            default: exact = false; return nil
+            }
+        }
+        func optionalInteger(_ p: inout JSONParser) throws(AdapterError) -> Int64? {
+            switch try p.parseValue() {
+            case .number(let n): if let i = Int64(n) { return i }
+            case .null: return nil
+            default: break
+            }
+            exact = false
+            return nil
+        }
+        try p.parseMembers { p, name throws(AdapterError) in
+            switch name {
+            case "kind":
+                kind = try optionalString(&p).flatMap(BridgeEvent.Kind.init(rawValue:))
+            case "conversation": conversation = try optionalString(&p)
+            case "sender": sender = try optionalString(&p)
+            case "timestamp": timestamp = try optionalInteger(&p)
+            case "nativeId": nativeId = try optionalString(&p)
+            case "recipient": recipient = try optionalString(&p)
+            case "text": text = try optionalString(&p)
+            case "target": target = try optionalString(&p)
+            case "emoji": emoji = try optionalString(&p)
+            case "status":
+                let raw = try optionalString(&p)
+                status = raw.flatMap(BridgeEvent.Status.init(rawValue:))
+                if raw != nil, status == nil { exact = false }
+            case "watermark": watermark = try optionalInteger(&p)
+            case "attachments":
+                switch try p.parseValue() {
+                case .null: attachments = []
+                case .array(let items):
+                    let read = items.compactMap(attachment(from:))
+                    if read.count == items.count { attachments = read } else { exact = false }
+                default: exact = false
+                }
+            case "isGroup":
+                switch try p.parseValue() {
+                case .null: isGroup = false
+                case .bool(let b): isGroup = b
+                default: exact = false
+                }
+            case "failure":
+                switch try p.parseValue() {
+                case .null: failure = nil
+                case .object(let f):
+                    if case .string(let code)? = f["code"], case .string(let message)? = f["message"] {
+                        failure = .init(code: code, message: message)
+                    } else {
+                        exact = false
+                    }
+                default: exact = false
+                }
+            case "metadata":
+                switch try p.parseValue() {
+                case .null: metadata = [:]
+                case .object(let m):
+                    for (key, value) in m {
+                        if case .string(let s) = value { metadata[key] = s } else { exact = false }
+                    }
+                default: exact = false
+                }
+            default: _ = try p.parseValue()
+            }
+        }
+        guard exact, let kind, let conversation, let sender, let timestamp else { return nil }
+        var event = BridgeEvent(kind: kind, nativeId: nativeId ?? "", conversation: conversation, sender: sender,
+                                recipient: recipient, timestamp: timestamp, text: text, target: target, emoji: emoji)
+        event.status = status
+        event.watermark = watermark
+        event.attachments = attachments
+        event.isGroup = isGroup
+        event.failure = failure
+        event.metadata = metadata
+        return event
     }
 
     static func attachmentJSON(_ a: Attachment) -> JSONValue {
@@ -87,66 +259,6 @@ extension ABICoding {
         o["latitude"] = a.latitude.map { .number("\($0)") }
         o["longitude"] = a.longitude.map { .number("\($0)") }
         return .object(o)
-    }
-
-    /// The event a JSON object describes, or `nil` when it is not exactly the Codable form (the caller then
-    /// decodes with Codable, which explains what is wrong).
-    static func event(from value: JSONValue) -> BridgeEvent? {
-        guard case .object(let o) = value, case .string(let kindText)? = o["kind"],
-              let kind = BridgeEvent.Kind(rawValue: kindText), case .string(let conversation)? = o["conversation"],
-              case .string(let sender)? = o["sender"], case .number(let ts)? = o["timestamp"], let timestamp = Int64(ts)
-        else { return nil }
-        func string(_ key: String) -> String?? {
-            switch o[key] {
-            case nil, .null?: return .some(nil)
-            case .string(let s)?: return .some(s)
-            default: return nil
-            }
-        }
-        guard let nativeId = string("nativeId"), let recipient = string("recipient"), let text = string("text"),
-              let target = string("target"), let emoji = string("emoji"), let statusText = string("status") else { return nil }
-        var event = BridgeEvent(kind: kind, nativeId: nativeId ?? "", conversation: conversation, sender: sender,
-                                recipient: recipient, timestamp: timestamp, text: text, target: target, emoji: emoji)
-        if let statusText {
-            guard let status = BridgeEvent.Status(rawValue: statusText) else { return nil }
-            event.status = status
-        }
-        switch o["watermark"] {
-        case nil, .null?: break
-        case .number(let w)?: guard let watermark = Int64(w) else { return nil }; event.watermark = watermark
-        default: return nil
-        }
-        switch o["attachments"] {
-        case nil, .null?: break
-        case .array(let items)?:
-            for item in items {
-                guard let attachment = attachment(from: item) else { return nil }
-                event.attachments.append(attachment)
-            }
-        default: return nil
-        }
-        switch o["isGroup"] {
-        case nil, .null?: break
-        case .bool(let b)?: event.isGroup = b
-        default: return nil
-        }
-        switch o["failure"] {
-        case nil, .null?: break
-        case .object(let f)?:
-            guard case .string(let code)? = f["code"], case .string(let message)? = f["message"] else { return nil }
-            event.failure = .init(code: code, message: message)
-        default: return nil
-        }
-        switch o["metadata"] {
-        case nil, .null?: break
-        case .object(let m)?:
-            for (key, value) in m {
-                guard case .string(let s) = value else { return nil }
-                event.metadata[key] = s
-            }
-        default: return nil
-        }
-        return event
     }
 
     static func attachment(from value: JSONValue) -> Attachment? {
@@ -220,22 +332,39 @@ extension ABICoding {
         for (index, request) in requests.enumerated() {
             if index > 0 { out.append(UInt8(ascii: ",")) }
             out.append(contentsOf: #"{"body":["#.utf8)
-            for (i, byte) in request.body.enumerated() {
-                if i > 0 { out.append(UInt8(ascii: ",")) }
-                if byte >= 100 { out.append(48 + byte / 100) }
-                if byte >= 10 { out.append(48 + byte / 10 % 10) }
-                out.append(48 + byte % 10)
-            }
+            appendByteValues(request.body, to: &out)
             out.append(contentsOf: #"],"contentType":"#.utf8)
-            JSONValue.writeString(request.contentType, into: &out)
+            JSONValue.appendString(request.contentType, to: &out)
             out.append(contentsOf: #","method":"#.utf8)
-            JSONValue.writeString(request.method, into: &out)
+            JSONValue.appendString(request.method, to: &out)
             out.append(contentsOf: #","path":"#.utf8)
-            JSONValue.writeString(request.path, into: &out)
+            JSONValue.appendString(request.path, to: &out)
             out.append(UInt8(ascii: "}"))
         }
         out.append(UInt8(ascii: "]"))
         return out
+    }
+
+    /// `1,22,255`, written through a pointer into room made up front: a 1 KiB body is 4,000 appends otherwise.
+    static func appendByteValues(_ values: [UInt8], to out: inout [UInt8]) {
+        guard !values.isEmpty else { return }
+        let start = out.count
+        let room = values.count * 4
+        out.append(contentsOf: repeatElement(0, count: room))
+        let written = out.withUnsafeMutableBufferPointer { text in
+            values.withUnsafeBufferPointer { values in
+                var w = start
+                for byte in values {
+                    if byte >= 100 { text[w] = 48 + byte / 100; w += 1 }
+                    if byte >= 10 { text[w] = 48 + byte / 10 % 10; w += 1 }
+                    text[w] = 48 + byte % 10
+                    text[w + 1] = UInt8(ascii: ",")
+                    w += 2
+                }
+                return w - 1 - start
+            }
+        }
+        out.removeLast(room - written)
     }
 
     /// Reads what ``encodeRequests(_:)`` (or any JSON encoder of the Codable form) wrote.

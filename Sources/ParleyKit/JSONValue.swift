@@ -101,7 +101,7 @@ public enum JSONValue: Sendable, Hashable {
         case .null: out.append(contentsOf: "null".utf8)
         case .bool(let b): out.append(contentsOf: (b ? "true" : "false").utf8)
         case .number(let n): out.append(contentsOf: n.utf8)
-        case .string(let s): Self.writeString(s, into: &out)
+        case .string(let s): Self.appendString(s, to: &out)
         case .array(let items):
             out.append(UInt8(ascii: "["))
             for (i, item) in items.enumerated() {
@@ -113,7 +113,7 @@ public enum JSONValue: Sendable, Hashable {
             out.append(UInt8(ascii: "{"))
             for (i, key) in members.keys.sorted().enumerated() {
                 if i > 0 { out.append(UInt8(ascii: ",")) }
-                Self.writeString(key, into: &out)
+                Self.appendString(key, to: &out)
                 out.append(UInt8(ascii: ":"))
                 members[key]?.write(into: &out)
             }
@@ -121,22 +121,35 @@ public enum JSONValue: Sendable, Hashable {
         }
     }
 
-    static func writeString(_ s: String, into out: inout [UInt8]) {
-        let hex = Array("0123456789abcdef".utf8)
+    /// Appends `s` as a JSON string literal: quoted, with `"`, `\` and control characters escaped (`\n`, `\r`,
+    /// `\t`, otherwise `\u00XX`) and everything else, `/` and non-ASCII included, copied as is. This is how
+    /// ``serialized`` writes strings; adapters that write JSON by hand use it to produce the same bytes.
+    public static func appendString(_ s: String, to out: inout [UInt8]) {
         out.append(UInt8(ascii: "\""))
-        for byte in s.utf8 {
+        var s = s
+        s.withUTF8 { appendEscaped($0, to: &out) }
+        out.append(UInt8(ascii: "\""))
+    }
+
+    /// Text is copied in runs between the bytes that need escaping: a message's text rarely has any.
+    private static func appendEscaped(_ utf8: UnsafeBufferPointer<UInt8>, to out: inout [UInt8]) {
+        var runStart = 0
+        for index in 0..<utf8.count {
+            let byte = utf8[index]
+            guard byte < 0x20 || byte == UInt8(ascii: "\"") || byte == UInt8(ascii: "\\") else { continue }
+            if runStart < index { out.append(contentsOf: UnsafeBufferPointer(rebasing: utf8[runStart..<index])) }
+            runStart = index + 1
             switch byte {
-            case UInt8(ascii: "\""): out.append(contentsOf: [92, 34])
-            case UInt8(ascii: "\\"): out.append(contentsOf: [92, 92])
-            case 0x0A: out.append(contentsOf: [92, UInt8(ascii: "n")])
-            case 0x0D: out.append(contentsOf: [92, UInt8(ascii: "r")])
-            case 0x09: out.append(contentsOf: [92, UInt8(ascii: "t")])
-            case 0..<0x20:
-                out.append(contentsOf: [92, UInt8(ascii: "u"), 48, 48, hex[Int(byte >> 4)], hex[Int(byte & 15)]])
-            default: out.append(byte)
+            case UInt8(ascii: "\""), UInt8(ascii: "\\"): out.append(UInt8(ascii: "\\")); out.append(byte)
+            case 0x0A: out.append(UInt8(ascii: "\\")); out.append(UInt8(ascii: "n"))
+            case 0x0D: out.append(UInt8(ascii: "\\")); out.append(UInt8(ascii: "r"))
+            case 0x09: out.append(UInt8(ascii: "\\")); out.append(UInt8(ascii: "t"))
+            default:
+                let hex: StaticString = "0123456789abcdef"
+                out.append(contentsOf: [92, UInt8(ascii: "u"), 48, 48, hex.utf8Start[Int(byte >> 4)], hex.utf8Start[Int(byte & 15)]])
             }
         }
-        out.append(UInt8(ascii: "\""))
+        if runStart < utf8.count { out.append(contentsOf: UnsafeBufferPointer(rebasing: utf8[runStart...])) }
     }
 }
 
@@ -172,7 +185,7 @@ extension JSONValue {
 }
 
 /// A strict recursive-descent JSON parser over bytes.
-private struct JSONParser {
+struct JSONParser {
     let bytes: [UInt8]
     var i = 0
     var depth = 0
@@ -189,11 +202,20 @@ private struct JSONParser {
     }
 
     mutating func parseDocument() throws(AdapterError) -> JSONValue {
-        if bytes.starts(with: [0xEF, 0xBB, 0xBF]) { i = 3 }
+        skipByteOrderMark()
         let value = try parseValue()
+        try expectEnd()
+        return value
+    }
+
+    mutating func skipByteOrderMark() {
+        if i == 0, bytes.starts(with: [0xEF, 0xBB, 0xBF]) { i = 3 }
+    }
+
+    /// Only spaces may follow the document's value.
+    mutating func expectEnd() throws(AdapterError) {
         skipSpace()
         guard i == bytes.count else { throw fail("unexpected data after the value") }
-        return value
     }
 
     mutating func parseValue() throws(AdapterError) -> JSONValue {
@@ -271,7 +293,7 @@ private struct JSONParser {
     }
 
     mutating func parseObjectList(byteArrayKey: String) throws(AdapterError) -> [(members: [String: JSONValue], bytes: [UInt8]?)] {
-        if bytes.starts(with: [0xEF, 0xBB, 0xBF]) { i = 3 }
+        skipByteOrderMark()
         var list: [(members: [String: JSONValue], bytes: [UInt8]?)] = []
         try parseSequence(open: UInt8(ascii: "["), close: UInt8(ascii: "]"), what: "array") { p throws(AdapterError) in
             var members: [String: JSONValue] = [:]
@@ -281,13 +303,14 @@ private struct JSONParser {
             }
             list.append((members, byteArray))
         }
-        skipSpace()
-        guard i == bytes.count else { throw fail("unexpected data after the value") }
+        try expectEnd()
         return list
     }
 
     /// `[n, n, …]` with every `n` an integer 0…255 written without sign, fraction, exponent or leading zero.
     mutating func parseByteArray() throws(AdapterError) -> [UInt8] {
+        skipSpace()
+        if let compact = compactByteArray() { return compact }
         var out: [UInt8] = []
         try parseSequence(open: UInt8(ascii: "["), close: UInt8(ascii: "]"), what: "array of byte values") { p throws(AdapterError) in
             let start = p.i
@@ -300,6 +323,36 @@ private struct JSONParser {
             out.append(UInt8(value))
         }
         return out
+    }
+
+    /// The compact form `[n,n,…]` (no spaces, as the boundary writes it) read in one pass over the bytes, or `nil`
+    /// with nothing consumed for anything else, which the general loop then reads or refuses.
+    private mutating func compactByteArray() -> [UInt8]? {
+        let start = i
+        let read: (values: [UInt8], end: Int)? = bytes.withUnsafeBufferPointer { b in
+            guard start < b.count, b[start] == UInt8(ascii: "["),
+                  let close = b[(start + 1)...].firstIndex(of: UInt8(ascii: "]")) else { return nil }
+            var j = start + 1
+            if j == close { return ([], close + 1) }
+            var values: [UInt8] = []
+            values.reserveCapacity((close - j) / 2 + 1)
+            while true {
+                let digitsStart = j
+                var value = 0
+                while j < close, j - digitsStart < 4, b[j] &- 0x30 < 10 {
+                    value = value * 10 + Int(b[j] &- 0x30)
+                    j += 1
+                }
+                guard j > digitsStart, value <= 255, j - digitsStart == 1 || b[digitsStart] != 0x30 else { return nil }
+                values.append(UInt8(value))
+                if j == close { return (values, close + 1) }
+                guard b[j] == UInt8(ascii: ","), j + 1 < close else { return nil }
+                j += 1
+            }
+        }
+        guard let read else { return nil }
+        i = read.end
+        return read.values
     }
 
     mutating func parseNumber() throws(AdapterError) -> String {

@@ -1,3 +1,4 @@
+import CParleySHA256
 import Foundation
 import Testing
 @testable import ParleyCore
@@ -138,5 +139,29 @@ struct SHA256Tests {
             size = size * 3 % 257 + 1
         }
         #expect(Hex.encode(h.finalize()) == "cdc76e5c9914fb9281a1c7e284d73e67f1809a48a497200e046d39ccc7112cd0")
+    }
+
+    @Test("the SHA-extension and portable compressions agree, and streaming agrees with one call")
+    func bothCompressionsAgree() {
+        var generator = SystemRandomNumberGenerator()
+        for blocks in [1, 2, 3, 17] {
+            let data = (0..<(blocks * 64)).map { _ in UInt8.random(in: 0...255, using: &generator) }
+            var fast: [UInt32] = [0x6a09_e667, 0xbb67_ae85, 0x3c6e_f372, 0xa54f_f53a, 0x510e_527f, 0x9b05_688c, 0x1f83_d9ab, 0x5be0_cd19]
+            var portable = fast
+            parley_sha256_blocks(&fast, data, blocks)
+            parley_sha256_blocks_portable(&portable, data, blocks)
+            #expect(fast == portable)
+        }
+        for length in [0, 1, 55, 56, 63, 64, 65, 119, 120, 127, 128, 1000, 4097] {
+            let data = (0..<length).map { _ in UInt8.random(in: 0...255, using: &generator) }
+            var h = SHA256()
+            h.update(Array(data.prefix(length / 3)))
+            h.update(Array(data.dropFirst(length / 3)))
+            #expect(h.finalize() == SHA256.hash(data), "length \(length)")
+        }
+        // Where the kernel reports the SHA extensions, they are what the comparisons above exercised.
+        if let cpuinfo = try? String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8), cpuinfo.contains(" sha_ni") {
+            #expect(parley_sha256_accelerated() == 1)
+        }
     }
 }

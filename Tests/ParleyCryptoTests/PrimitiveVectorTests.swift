@@ -1,3 +1,4 @@
+import CSodium
 import Testing
 @testable import ParleyCrypto
 
@@ -121,6 +122,18 @@ struct PrimitiveVectorTests {
         #expect(hexString(Hashing.sha256(Array("abc".utf8))) == "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad")
         #expect(hexString(Hashing.blake2b(Array("abc".utf8), outputLength: 64)) ==
             "ba80a53f981c4d0d6a2797b69f12f6e94c212f14685ac4b74b12bb6fdbffa2d17d87c5392aab792dc252d5de4533cc9518d38aa8dbf1925ab92386edd4009923")
+    }
+
+    @Test("SHA-256 (CParleySHA256, not libsodium's) gives libsodium's digest at every length around the block edges")
+    func sha256MatchesLibsodium() {
+        var generator = SystemRandomNumberGenerator()
+        let lengths = Array(0...200) + [1023, 1024, 1025, 4096, 65_537, 200_000]
+        for length in lengths {
+            let message = (0..<length).map { _ in UInt8.random(in: 0...255, using: &generator) }
+            var expected = [UInt8](repeating: 0, count: 32)
+            _ = crypto_hash_sha256(&expected, message, UInt64(message.count))
+            #expect(Hashing.sha256(message) == expected, "length \(length)")
+        }
     }
 
     @Test("XChaCha20-Poly1305 matches draft-irtf-cfrg-xchacha-03 A.3.1 and rejects a changed tag or AD")

@@ -28,6 +28,18 @@ import Testing
         #expect(try ABICoding.decodeRequests(Array("[]".utf8), what: "request list").isEmpty)
     }
 
+    @Test func bodiesOfEveryByteValueAndLengthRoundTrip() throws {
+        var generator = SystemRandomNumberGenerator()
+        let bodies = [Array(0...255), [0], [255], [10, 0, 100]]
+            + (0..<20).map { _ in (0..<Int.random(in: 1...3000, using: &generator)).map { _ in UInt8.random(in: 0...255, using: &generator) } }
+        let requests = bodies.map { NativeRequest(path: "/p", body: $0) }
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        let bytes = ABICoding.encodeRequests(requests)
+        #expect(bytes == Array(try encoder.encode(requests)))
+        #expect(try ABICoding.decodeRequests(bytes, what: "request list") == requests)
+    }
+
     @Test(arguments: [
         #"{"path":"/p"}"#, #"[{"path":"/p","method":"POST","contentType":"x","body":[256]}]"#,
         #"[{"path":"/p","method":"POST","contentType":"x","body":["1"]}]"#, #"[{"method":"POST"}]"#, "[", "",
@@ -77,11 +89,79 @@ import Testing
         }
     }
 
+    @Test func eventsEncodeToTheSameBytesAsFoundationsSortedCodableForm() throws {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        #expect(String(decoding: try ABICoding.encode(Self.events), as: UTF8.self)
+            == String(decoding: try encoder.encode(Self.events), as: UTF8.self))
+        for event in Self.events {
+            #expect(try ABICoding.encode(event) == Array(try encoder.encode(event)))
+        }
+    }
+
+    @Test func eventsDecodeInAnyMemberOrderWithNullsSpacesAndUnknownMembers() throws {
+        let text = """
+            \u{FEFF}[ { "timestamp" : 5, "future": {"a": [1, {"b": null}]}, "text": "a\\"b\\u00e9\\ud83d\\ude00",
+              "recipient": null, "watermark": null, "isGroup": false, "attachments": null, "metadata": {"k": "v"},
+              "sender": "s", "conversation": "c", "kind": "message" } ]\n
+            """
+        let expected = BridgeEvent(kind: .message, nativeId: "", conversation: "c", sender: "s", timestamp: 5, text: "a\"bé😀",
+                                   metadata: ["k": "v"])
+        #expect(try ABICoding.decode([BridgeEvent].self, from: Array(text.utf8), what: "event list") == [expected])
+        #expect(ABICoding.readEvents(Array(text.utf8)) == [expected])
+        #expect(try ABICoding.decode([BridgeEvent].self, from: Array("[]".utf8), what: "event list").isEmpty)
+    }
+
+    @Test(arguments: [
+        #"{"kind":"shout","conversation":"c","sender":"s","timestamp":1}"#, #"{"kind":"message","conversation":"c","sender":"s","timestamp":1.5}"#,
+        #"{"kind":"message","conversation":"c","sender":"s","timestamp":1,"status":"lost"}"#,
+        #"{"kind":"message","conversation":"c","sender":"s","timestamp":1,"text":7}"#,
+        #"{"kind":"message","conversation":"c","sender":"s","timestamp":1,"isGroup":"yes"}"#,
+        #"{"kind":"message","conversation":"c","sender":"s","timestamp":1,"metadata":{"n":1}}"#,
+        #"{"kind":"message","conversation":"c","sender":"s","timestamp":1,"failure":{"code":"x"}}"#,
+        #"{"kind":"message","conversation":"c","sender":"s","timestamp":1,"attachments":[{"url":"u"}]}"#,
+        #"{"kind":"message","conversation":null,"sender":"s","timestamp":1}"#, #"{"kind":"message","conversation":"c","sender":"s","timestamp":1} x"#,
+#"[{"kind":"message","conversation":"c","sender":"s","timestamp":1}]"#,
+    ])
+    func eventsThatAreNotExactlyTheCodableFormAreRefusedWithAnAdapterError(_ text: String) {
+        #expect(ABICoding.readEvent(Array(text.utf8)) == nil)
+        #expect(ABICoding.readEvents(Array("[\(text)]".utf8)) == nil)
+        #expect(throws: AdapterError.self) { try ABICoding.decodeEvent(Array(text.utf8)) }
+        #expect(throws: AdapterError.self) { try ABICoding.decode([BridgeEvent].self, from: Array("[\(text)]".utf8), what: "event list") }
+    }
+
     @Test func anEventTheFastReadingRefusesStillGetsCodablesError() {
         let bad = Array(#"{"kind":"message","conversation":"c","sender":"s","timestamp":"soon"}"#.utf8)
         #expect(throws: AdapterError.self) { try ABICoding.decodeEvent(bad) }
         let missing = Array(#"[{"kind":"message","sender":"s","timestamp":1}]"#.utf8)
         #expect(throws: AdapterError.self) { try ABICoding.decode([BridgeEvent].self, from: missing, what: "event list") }
+    }
+}
+
+/// The string writer every hand-written JSON path shares (the boundary, JSONValue.serialized, the Meta adapters).
+@Suite struct JSONStringWriterTests {
+    @Test func stringsAreEscapedOnlyWhereJSONRequires() {
+        func written(_ s: String) -> String {
+            var out: [UInt8] = []
+            JSONValue.appendString(s, to: &out)
+            return String(decoding: out, as: UTF8.self)
+        }
+        #expect(written("") == #""""#)
+        #expect(written("plain / text é 😀") == #""plain / text é 😀""#)
+        #expect(written("q\"b\\n\nr\rt\t\u{0}\u{1F}\u{7F}") == #""q\"b\\n\nr\rt\t\u0000\u001f"# + "\u{7F}\"")
+        #expect(written("\"\"") == #""\"\"""#)
+    }
+
+    @Test func everyStringReadsBackThroughJSONDecoderUnchanged() throws {
+        var generator = SystemRandomNumberGenerator()
+        let alphabet: [Character] = ["a", "\"", "\\", "\n", "\u{0}", "\u{1}", "\u{1F}", "/", "é", "😀", " ", "\t", "\r", "\u{8}", "\u{C}"]
+        for _ in 0..<200 {
+            let s = String((0..<Int.random(in: 0...40, using: &generator)).map { _ in alphabet.randomElement(using: &generator)! })
+            var out: [UInt8] = []
+            JSONValue.appendString(s, to: &out)
+            #expect(try JSONDecoder().decode(String.self, from: Data(out)) == s)
+            #expect(try JSONValue.parse(out) == .string(s))
+        }
     }
 }
 
