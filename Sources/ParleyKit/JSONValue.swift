@@ -355,6 +355,27 @@ struct JSONParser {
         return read.values
     }
 
+    /// A string without escapes (base64 envelopes, most texts) made straight from the input bytes, or `nil` with
+    /// nothing consumed when it has an escape, a control character or no end, which the general loop handles.
+    private mutating func plainString() -> String? {
+        let start = i
+        let read: (string: String?, end: Int)? = bytes.withUnsafeBufferPointer { b in
+            var j = start
+            while j < b.count {
+                let c = b[j]
+                if c == UInt8(ascii: "\"") {
+                    return (String(validating: UnsafeBufferPointer(rebasing: b[start..<j]), as: UTF8.self), j + 1)
+                }
+                if c == UInt8(ascii: "\\") || c < 0x20 { return nil }
+                j += 1
+            }
+            return nil
+        }
+        guard let read, let string = read.string else { return nil }
+        i = read.end
+        return string
+    }
+
     mutating func parseNumber() throws(AdapterError) -> String {
         let start = i
         func digits(_ p: inout JSONParser) -> Int {
@@ -397,6 +418,7 @@ struct JSONParser {
 
     mutating func parseString() throws(AdapterError) -> String {
         i += 1
+        if let plain = plainString() { return plain }
         var out: [UInt8] = []
         var runStart = i
         while true {

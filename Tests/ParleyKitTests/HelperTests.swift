@@ -20,7 +20,7 @@ import Testing
         #expect(v[1]?.string == "ä👍")
     }
 
-    @Test(arguments: ["", "{", "[1,]", "{\"a\" 1}", "01", "1.", "\"\\x\"", "\"\\ud800\"", "tru", "[1] 2", "\"a\u{01}\""])
+    @Test(arguments: ["", "{", "[1,]", "{\"a\" 1}", "01", "1.", "\"\\x\"", "\"\\ud800\"", "tru", "[1] 2", "\"a\u{01}\"", "\"unterminated", "[\"a\", \"b]"])
     func rejectsInvalidJSON(_ text: String) {
         do {
             _ = try JSONValue.parse(Array(text.utf8))
