@@ -345,26 +345,21 @@ extension ABICoding {
         return out
     }
 
-    /// `1,22,255`, written through a pointer into room made up front: a 1 KiB body is 4,000 appends otherwise.
+    /// `1,22,255`, written through a pointer: a 1 KiB body is 4,000 appends otherwise.
     static func appendByteValues(_ values: [UInt8], to out: inout [UInt8]) {
         guard !values.isEmpty else { return }
-        let start = out.count
-        let room = values.count * 4
-        out.append(contentsOf: repeatElement(0, count: room))
-        let written = out.withUnsafeMutableBufferPointer { text in
-            values.withUnsafeBufferPointer { values in
-                var w = start
-                for byte in values {
-                    if byte >= 100 { text[w] = 48 + byte / 100; w += 1 }
-                    if byte >= 10 { text[w] = 48 + byte / 10 % 10; w += 1 }
-                    text[w] = 48 + byte % 10
-                    text[w + 1] = UInt8(ascii: ",")
-                    w += 2
-                }
-                return w - 1 - start
+        let text = [UInt8](unsafeUninitializedCapacity: values.count * 4) { text, count in
+            var w = 0
+            for byte in values {
+                if byte >= 100 { text[w] = 48 + byte / 100; w += 1 }
+                if byte >= 10 { text[w] = 48 + byte / 10 % 10; w += 1 }
+                text[w] = 48 + byte % 10
+                text[w + 1] = UInt8(ascii: ",")
+                w += 2
             }
+            count = w - 1
         }
-        out.removeLast(room - written)
+        out.append(contentsOf: text)
     }
 
     /// Reads what ``encodeRequests(_:)`` (or any JSON encoder of the Codable form) wrote.

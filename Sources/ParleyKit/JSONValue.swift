@@ -332,23 +332,34 @@ struct JSONParser {
         let read: (values: [UInt8], end: Int)? = bytes.withUnsafeBufferPointer { b in
             guard start < b.count, b[start] == UInt8(ascii: "["),
                   let close = b[(start + 1)...].firstIndex(of: UInt8(ascii: "]")) else { return nil }
-            var j = start + 1
-            if j == close { return ([], close + 1) }
-            var values: [UInt8] = []
-            values.reserveCapacity((close - j) / 2 + 1)
-            while true {
-                let digitsStart = j
-                var value = 0
-                while j < close, j - digitsStart < 4, b[j] &- 0x30 < 10 {
-                    value = value * 10 + Int(b[j] &- 0x30)
+            if close == start + 1 { return ([], close + 1) }
+            // Every value but the last takes at least two characters ("7,"). Reads stop at `close` (not a digit).
+            var complete = false
+            let values = [UInt8](unsafeUninitializedCapacity: (close - start) / 2 + 1) { out, count in
+                var j = start + 1
+                while true {
+                    let first = b[j] &- 0x30
+                    guard first < 10 else { return }
+                    var value = Int(first)
+                    j += 1
+                    if b[j] &- 0x30 < 10 {
+                        guard first != 0 else { return }
+                        value = value * 10 + Int(b[j] &- 0x30)
+                        j += 1
+                        if b[j] &- 0x30 < 10 {
+                            value = value * 10 + Int(b[j] &- 0x30)
+                            j += 1
+                        }
+                    }
+                    guard value <= 255 else { return }
+                    out[count] = UInt8(value)
+                    count += 1
+                    if j == close { complete = true; return }
+                    guard b[j] == UInt8(ascii: ","), j + 1 < close else { return }
                     j += 1
                 }
-                guard j > digitsStart, value <= 255, j - digitsStart == 1 || b[digitsStart] != 0x30 else { return nil }
-                values.append(UInt8(value))
-                if j == close { return (values, close + 1) }
-                guard b[j] == UInt8(ascii: ","), j + 1 < close else { return nil }
-                j += 1
             }
+            return complete ? (values, close + 1) : nil
         }
         guard let read else { return nil }
         i = read.end
