@@ -100,7 +100,10 @@ package struct MetaSendAPI: Sendable {
     }
 
     func text(_ event: BridgeEvent, _ text: String) throws(AdapterError) -> JSONObject {
-        let (length, unit) = textLimitUnit == .utf8Bytes ? (text.utf8.count, "UTF-8 bytes") : (text.count, "characters")
+        // A text has no more characters than UTF-8 bytes, so counting characters (grapheme breaking, the costly
+        // part for a long text) is only needed when the byte count is over the limit.
+        let bytes = text.utf8.count
+        let (length, unit) = textLimitUnit == .utf8Bytes || bytes <= maxText ? (bytes, "UTF-8 bytes") : (text.count, "characters")
         guard length <= maxText else {
             throw AdapterError(.limitExceeded, "text of \(length) \(unit) exceeds \(app)'s \(maxText)")
         }

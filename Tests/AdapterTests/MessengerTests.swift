@@ -228,6 +228,11 @@ func pageWebhook(_ items: String, key: String = "messaging", object: String = "p
     @Test func limitIs2000Characters() throws {
         #expect(try fb.encode(out(.message, text: String(repeating: "😀", count: 2000))).count == 1)
         #expect(adapterError { try fb.encode(out(.message, text: String(repeating: "a", count: 2001))) }?.code == .limitExceeded)
+        // Over the limit in bytes but not in characters, and over it in characters made of several bytes each.
+        #expect(try fb.encode(out(.message, text: String(repeating: "👩‍👩‍👧", count: 2000))).count == 1)
+        let error = adapterError { try fb.encode(out(.message, text: String(repeating: "é", count: 2001))) }
+        #expect(error?.code == .limitExceeded)
+        #expect(error?.message.contains("2001 characters") == true)
     }
 
     @Test func editsDeletesGroupsAndIncompleteEventsAreRefused() {
