@@ -372,12 +372,16 @@ struct JSONParser {
         let start = i
         let read: (string: String?, end: Int)? = bytes.withUnsafeBufferPointer { b in
             var j = start
+            var ascii = true
             while j < b.count {
                 let c = b[j]
                 if c == UInt8(ascii: "\"") {
-                    return (String(validating: UnsafeBufferPointer(rebasing: b[start..<j]), as: UTF8.self), j + 1)
+                    let text = UnsafeBufferPointer(rebasing: b[start..<j])
+                    // ASCII is valid UTF-8 as it stands; only other text needs the (slower) validating initializer.
+                    return (ascii ? String(decoding: text, as: UTF8.self) : String(validating: text, as: UTF8.self), j + 1)
                 }
                 if c == UInt8(ascii: "\\") || c < 0x20 { return nil }
+                ascii = ascii && c < 0x80
                 j += 1
             }
             return nil
