@@ -70,7 +70,7 @@ let modules: [Module] = [
                                   providers: [.apt(["libsodium-dev"])]), localDependencies: []),
     Module(target: .target(name: "CParleySHA256"), localDependencies: []),
     module("ParleyCore", local: ["CParleySHA256"]),
-    module("ParleyCrypto", local: ["CSodium", "CParleySHA256", "ParleyCore"]),
+    module("ParleyCrypto", local: ["CSodium", "ParleyCore"]),
     module("ParleyStore", local: ["ParleyCore"], external: [grdb, log]),
     Module(target: .target(name: "CParleyABI"), localDependencies: []),
     module("ParleyKit", local: ["ParleyCore", "CParleyABI"]),
@@ -85,7 +85,7 @@ let modules: [Module] = [
     module("example-child-adapter", path: "docs/example/Sources/example-child-adapter", kind: "executable", local: ["ExampleAdapter"]),
     module("ParleyNode", local: ["ParleyCore", "ParleyCrypto", "ParleyStore", "ParleyKit"],
            external: [log, metrics, prometheus, lifecycle, hummingbird, nioCore, nioPosix, nioHTTP1, nioSSL, toml, hdr]),
-    module("ParleySim", local: ["ParleyCore", "CParleySHA256"], external: [grdb, log, lifecycle, hummingbird, httpClient]),
+    module("ParleySim", local: ["ParleyCore"], external: [grdb, log, lifecycle, hummingbird, httpClient]),
     // Runs a federation of real processes (simulators + nodes) on loopback: `parley demo`, `parley bench`, the end-to-end suite.
     module("ParleyHarness", local: ["ParleyCore", "ParleyCrypto", "ParleyNode", "ParleySim"], external: [log, httpClient, hummingbird, lifecycle, hdr, grdb, nioCore, nioPosix, nioHTTP1]),
     module("parley", kind: "executable",

@@ -1,8 +1,9 @@
 import CParleySHA256
 
-/// SHA-256 (FIPS 180-4) for MIMI message ids. The compression runs in `CParleySHA256`, which uses the CPU's SHA
-/// extensions where it has them: every message's id hashes its whole content.
-struct SHA256 {
+/// SHA-256 (FIPS 180-4) for MIMI message ids, and for the package's other modules (federation request digests, the
+/// simulators' webhook signatures). The compression runs in `CParleySHA256`, which uses the CPU's SHA extensions
+/// where it has them: every message's id hashes its whole content.
+package struct SHA256 {
     private var state: [UInt32] = [
         0x6a09_e667, 0xbb67_ae85, 0x3c6e_f372, 0xa54f_f53a, 0x510e_527f, 0x9b05_688c, 0x1f83_d9ab, 0x5be0_cd19,
     ]
@@ -54,7 +55,7 @@ struct SHA256 {
     }
 
     /// The digest of `data` in one call.
-    static func hash(_ data: [UInt8]) -> [UInt8] {
+    package static func hash(_ data: [UInt8]) -> [UInt8] {
         [UInt8](unsafeUninitializedCapacity: 32) { digest, count in
             data.withUnsafeBufferPointer { parley_sha256($0.baseAddress, $0.count, digest.baseAddress) }
             count = 32

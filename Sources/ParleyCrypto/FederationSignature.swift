@@ -1,4 +1,5 @@
 import Foundation
+import ParleyCore
 
 /// Node-to-node request signing. The origin node signs each federation HTTP request with its
 /// ``NodeSigningKey``; the destination verifies it with the origin's pinned ``NodePublicKey``.
@@ -44,7 +45,7 @@ public struct FederationSignature: Sendable, Equatable {
             origin.lowercased(),
             destination.lowercased(),
             String(timestamp),
-            Base16.encode(Sodium.sha256(body)),
+            Base16.encode(SHA256.hash(body)),
         ]
         return Array(lines.joined(separator: "\n").utf8)
     }

@@ -1,4 +1,3 @@
-import CParleySHA256
 import CSodium
 import ParleyCore
 
@@ -87,7 +86,7 @@ enum Sodium {
         return out
     }
 
-    // MARK: BLAKE2b, SHA-256, HMAC-SHA256
+    // MARK: BLAKE2b, HMAC-SHA256
 
     /// BLAKE2b with an output length of `outputLength` (16...64) and an optional key (16...64 bytes).
     static func blake2b(_ message: [UInt8], key: [UInt8]? = nil, outputLength: Int = 32) -> [UInt8] {
@@ -100,15 +99,6 @@ enum Sodium {
             _ = crypto_generichash(&out, outputLength, message, UInt64(message.count), nil, 0)
         }
         return out
-    }
-
-    /// Not libsodium's: `CParleySHA256` uses the CPU's SHA extensions, and federation signatures hash every
-    /// transaction body (the known-answer tests check it against libsodium's).
-    static func sha256(_ message: [UInt8]) -> [UInt8] {
-        [UInt8](unsafeUninitializedCapacity: 32) { digest, count in
-            message.withUnsafeBufferPointer { parley_sha256($0.baseAddress, $0.count, digest.baseAddress) }
-            count = 32
-        }
     }
 
 
@@ -189,10 +179,10 @@ enum Base16 {
 }
 
 /// Public hashing and MAC helpers, so other modules (the simulators' webhook signatures, the node's
-/// body digests) use the same libsodium bindings instead of bringing their own.
+/// body digests) use the same bindings instead of bringing their own.
 public enum Hashing {
-    /// SHA-256 of `message` (32 bytes).
-    public static func sha256(_ message: [UInt8]) -> [UInt8] { Sodium.sha256(message) }
+    /// SHA-256 of `message` (32 bytes), through ParleyCore's (the CPU's SHA extensions where it has them).
+    public static func sha256(_ message: [UInt8]) -> [UInt8] { SHA256.hash(message) }
 
     /// HMAC-SHA256 (RFC 2104) of `message` under `key` (any length).
     public static func hmacSHA256(key: [UInt8], message: [UInt8]) -> [UInt8] {

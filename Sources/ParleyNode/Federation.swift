@@ -45,7 +45,7 @@ extension TransactionBody {
             out.append(UInt8(ascii: "\""))
         }
         out.append(contentsOf: #"],"origin":"#.utf8)
-        out.append(contentsOf: JSONValue.string(origin).serialized)
+        JSONValue.appendString(origin, to: &out)
         out.append(UInt8(ascii: "}"))
         return out
     }

@@ -1,17 +1,11 @@
 // SHA-256 and HMAC-SHA256 (FIPS 180-4, RFC 2104). CryptoKit is not available here and the simulator must not
-// depend on ParleyCrypto, so it signs webhooks with this; the digest is the shared `CParleySHA256` one.
-import CParleySHA256
+// depend on ParleyCrypto, so it signs webhooks with this; the digest is ParleyCore's.
+import ParleyCore
 
 /// SHA-256 digest of a byte sequence.
 public enum SimSHA256 {
     /// The 32-byte digest of `message`.
-    public static func hash<Bytes: Collection<UInt8>>(_ message: Bytes) -> [UInt8] {
-        let bytes = Array(message)
-        return [UInt8](unsafeUninitializedCapacity: 32) { digest, count in
-            bytes.withUnsafeBufferPointer { parley_sha256($0.baseAddress, $0.count, digest.baseAddress) }
-            count = 32
-        }
-    }
+    public static func hash<Bytes: Collection<UInt8>>(_ message: Bytes) -> [UInt8] { SHA256.hash(Array(message)) }
 
     /// HMAC-SHA256(key, message) as 32 bytes.
     public static func hmac<K: Collection<UInt8>, M: Collection<UInt8>>(key: K, message: M) -> [UInt8] {
