@@ -95,36 +95,48 @@ extension BridgeNode {
 struct EgressWorker: Service {
     let node: BridgeNode
     let tenant: TenantRuntime
-    /// Concurrent deliveries share their commits.
-    let committer: DeliveryCommitter
 
     init(node: BridgeNode, tenant: TenantRuntime) {
         self.node = node
         self.tenant = tenant
-        self.committer = DeliveryCommitter(store: node.store, tenant: tenant.name)
     }
 
     func run() async throws {
         let key = "egress:\(tenant.name)"
         await node.endEarlierLeases(tenant: tenant.name, peer: nil)
         var linger = BatchLinger(milliseconds: node.config.limits.batchLingerMilliseconds)
+        // Rows the app accepted in the last pass, still to be recorded as delivered: the next claim does it in its
+        // transaction (a worker that found work claims again at once, so they wait no longer than that).
+        var unsettled: [Accepted] = []
         while !Task.isShuttingDownGracefully, !Task.isCancelled {
             let worked: Bool
             do {
-                worked = try await runOnce()
+                let outcome = try await runOnce(recording: unsettled)
+                unsettled = outcome.accepted
+                worked = outcome.worked
             } catch {
                 node.logger.error("egress pass failed", metadata: ["tenant": .string(tenant.name), "error": .string("\(error)")])
+                // Whatever made the claim fail must not hold the records back too: they get a write of their own.
+                await record(unsettled)
+                unsettled = []
                 worked = false
             }
             await linger.afterPass(worked: worked, wakeups: node.wakeups, key: key)
         }
+        await record(unsettled)
     }
 
-    /// One claim-and-deliver pass; returns whether there was work.
-    func runOnce() async throws -> Bool {
+    /// One claim-and-deliver pass; returns whether there was work, and the rows the app accepted, for the next pass's
+    /// claim to record. `recording`: the previous pass's accepted rows, recorded as delivered by this pass's claim
+    /// before it hands out rows (so their conversations' next rows can go).
+    func runOnce(recording: [Accepted] = []) async throws -> (worked: Bool, accepted: [Accepted]) {
         let now = BridgeNode.nowMillis()
-        let claim = try await node.store.claimInbox(tenant: tenant.name, limit: 128, maxPerConversation: 16, leaseMillis: 60_000, now: now)
-        guard !claim.items.isEmpty else { return claim.stoppedEarly }
+        let recordable = recording.filter(isRecordable)
+        let claim = try await node.store.claimInbox(
+            tenant: tenant.name, limit: 128, maxPerConversation: 16, leaseMillis: 60_000, now: now,
+            markingDelivered: recordable.map(delivery))
+        recorded(recordable, changed: claim.markedDelivered)
+        guard !claim.items.isEmpty else { return (claim.stoppedEarly, []) }
         // A run of one conversation goes out in order; different conversations are independent and go concurrently.
         var runs: [[InboxItem]] = []
         var runIndex: [String: Int] = [:]
@@ -132,28 +144,34 @@ struct EgressWorker: Service {
             let key = item.key.origin + "\u{0}" + item.conversation
             if let index = runIndex[key] { runs[index].append(item) } else { runIndex[key] = runs.count; runs.append([item]) }
         }
-        // Runs go out concurrently; what the app accepted is recorded behind them (concurrent records share a
-        // commit), and the pass ends once every record is committed, so the next pass sees them all.
-        enum Finished: Sendable {
-            case run([Accepted])
-            case record
-        }
-        await withTaskGroup(of: Finished.self) { group in
+        var accepted: [Accepted] = []
+        let passStarted = ContinuousClock.now
+        await withTaskGroup(of: [Accepted].self) { group in
             var running = 0
-            func handle(_ finished: Finished) {
-                guard case .run(let accepted) = finished else { return }
-                running -= 1
-                for row in accepted { group.addTask { await record(row); return .record } }
+            func collect(_ finished: [Accepted]) async {
+                accepted += finished
+                // A pass held up by a slow app must not keep what the app took long unrecorded (a crash would
+                // deliver it again): past this, records get their own write instead of waiting for the next claim.
+                if ContinuousClock.now - passStarted > Self.recordWithin {
+                    await record(accepted)
+                    accepted = []
+                }
             }
             for run in runs {
-                while running >= Self.concurrentRuns, let finished = await group.next() { handle(finished) }
-                group.addTask { .run(await deliverInOrder(run, leaseToken: claim.leaseToken)) }
+                while running >= Self.concurrentRuns, let finished = await group.next() {
+                    await collect(finished)
+                    running -= 1
+                }
+                group.addTask { await deliverInOrder(run, leaseToken: claim.leaseToken) }
                 running += 1
             }
-            while let finished = await group.next() { handle(finished) }
+            while let finished = await group.next() { await collect(finished) }
         }
-        return true
+        return (true, accepted)
     }
+
+    /// How long a pass may go on before the rows the app accepted are recorded without waiting for the next claim.
+    static let recordWithin: Duration = .milliseconds(250)
 
     /// Conversations delivered at once (each in order); within the HTTP client's connections per origin.
     static let concurrentRuns = 16
@@ -200,6 +218,8 @@ struct EgressWorker: Service {
         var nativeId: String
         var mapping: IdMapping?
         var started: ContinuousClock.Instant
+        /// When the app accepted it (Unix ms): the time a watermark receipt is compared with.
+        var acceptedAt: Int64
     }
 
     /// What became of one row: accepted by the app (to be recorded), finished otherwise (failed, or retries used up:
@@ -230,7 +250,7 @@ struct EgressWorker: Service {
         do throws(any Error) {
             switch result {
             case .delivered(let nativeId, let mapping):
-                return .accepted(Accepted(item: item, nativeId: nativeId, mapping: mapping, started: started))
+                return .accepted(Accepted(item: item, nativeId: nativeId, mapping: mapping, started: started, acceptedAt: now))
             case .retry(let failure, let after):
                 if item.attempt >= node.config.limits.nativeRetryLimit + 1 {
                     try await fail(item, failure: failure, bounce: bounce, now: now)
@@ -252,25 +272,51 @@ struct EgressWorker: Service {
         }
     }
 
-    /// Records a row the app accepted as delivered, with its id map rows.
-    func record(_ accepted: Accepted) async {
-        let item = accepted.item
-        let now = BridgeNode.nowMillis()
+    /// The store row recording `accepted` as delivered, with its id map rows.
+    func delivery(_ accepted: Accepted) -> InboxDelivery {
         // A watermark receipt from the app (Messenger) names a time, not a message: the marker remembers when.
         let marker = accepted.mapping.map {
-            IdMapping(app: $0.app, conversation: $0.conversation, nativeId: BridgeNode.deliveryMarker(at: now) + "|" + accepted.nativeId, canonicalId: $0.canonicalId)
+            IdMapping(app: $0.app, conversation: $0.conversation,
+                      nativeId: BridgeNode.deliveryMarker(at: accepted.acceptedAt) + "|" + accepted.nativeId, canonicalId: $0.canonicalId)
         }
+        return InboxDelivery(key: accepted.item.key, nativeId: accepted.nativeId, mappings: [accepted.mapping, marker].compactMap { $0 })
+    }
+
+    /// Whether the store will take the record (an app's native id it cannot store is refused alone, not with the
+    /// claim it would ride on). The app has a refused row; the row comes round again when its lease runs out.
+    func isRecordable(_ accepted: Accepted) -> Bool {
         do {
-            _ = try await committer.markDelivered(InboxDelivery(key: item.key, nativeId: accepted.nativeId, mappings: [accepted.mapping, marker].compactMap { $0 }))
+            try ParleyStore.validate(delivery(accepted))
+            return true
         } catch {
-            // The app has it; the row comes round again when its lease runs out (the idempotency key covers that).
-            node.logger.error("could not record delivery", metadata: ["tenant": .string(tenant.name), "cid": BridgeNode.correlationId(item.key.envelopeId), "error": .string("\(error)")])
-            return
+            node.logger.error("could not record delivery", metadata: ["tenant": .string(tenant.name), "cid": BridgeNode.correlationId(accepted.item.key.envelopeId), "error": .string("\(error)")])
+            return false
         }
-        node.metrics.delivered(tenant: tenant.name, peer: item.key.origin)
-        node.trace.record("delivered", tenant: tenant.name, peer: item.key.origin, envelope: Hex.encode(Array(item.key.envelopeId)), bytes: item.sealed?.count ?? 0, detail: accepted.nativeId)
-        node.metrics.latency("egress", tenant: tenant.name, peer: item.key.origin, nanoseconds: (ContinuousClock.now - accepted.started).nanoseconds)
-        node.logger.info("delivered to app", metadata: ["tenant": .string(tenant.name), "cid": BridgeNode.correlationId(item.key.envelopeId), "origin": .string(item.key.origin), "native_id": .string(accepted.nativeId)])
+    }
+
+    /// Records accepted rows as delivered in a write of their own (when no claim can carry them).
+    func record(_ accepted: [Accepted]) async {
+        let recordable = accepted.filter(isRecordable)
+        if recordable.isEmpty { return }
+        do {
+            let changed = try await node.store.markDeliveredEach(tenant: tenant.name, recordable.map(delivery), now: BridgeNode.nowMillis())
+            recorded(recordable, changed: changed)
+        } catch {
+            // The app has them; the rows come round again when their lease runs out (the idempotency key covers that).
+            node.logger.error("could not record deliveries", metadata: ["tenant": .string(tenant.name), "rows": .stringConvertible(recordable.count), "error": .string("\(error)")])
+        }
+    }
+
+    /// Counts, traces and logs the rows whose "delivered" record was committed (`changed`: per row, whether it
+    /// changed; a row already delivered or failed was counted when that happened).
+    func recorded(_ accepted: [Accepted], changed: [Bool]) {
+        for (row, changed) in zip(accepted, changed) where changed {
+            let item = row.item
+            node.metrics.delivered(tenant: tenant.name, peer: item.key.origin)
+            node.trace.record("delivered", tenant: tenant.name, peer: item.key.origin, envelope: Hex.encode(Array(item.key.envelopeId)), bytes: item.sealed?.count ?? 0, detail: row.nativeId)
+            node.metrics.latency("egress", tenant: tenant.name, peer: item.key.origin, nanoseconds: (ContinuousClock.now - row.started).nanoseconds)
+            node.logger.info("delivered to app", metadata: ["tenant": .string(tenant.name), "cid": BridgeNode.correlationId(item.key.envelopeId), "origin": .string(item.key.origin), "native_id": .string(row.nativeId)])
+        }
     }
 
     private func fail(_ item: InboxItem, failure: BridgeEvent.Failure, bounce: (sender: String, messageId: MessageId, conversation: ConversationKey)?, now: Int64) async throws {

@@ -90,28 +90,3 @@ public final class IngressCommitter: Sendable {
         }
     }
 }
-
-/// Group commit for deliveries to an app: each egress task records its own row, and concurrent ones share a
-/// transaction. See ``GroupCommitter``.
-public final class DeliveryCommitter: Sendable {
-    private let group: GroupCommitter<InboxDelivery, Bool>
-
-    /// - Parameter maxBatch: the most rows written in one transaction.
-    public init(store: ParleyStore, tenant: String, maxBatch: Int = 512) {
-        group = GroupCommitter(maxBatch: maxBatch) { deliveries in
-            try await store.markDeliveredEach(tenant: tenant, deliveries, now: Int64(Date().timeIntervalSince1970 * 1000))
-        }
-    }
-
-    /// Same contract as `ParleyStore.markDelivered(tenant:key:nativeId:mapping:now:)`: `false` when the row was
-    /// already delivered or failed.
-    public func markDelivered(_ delivery: InboxDelivery) async throws(StoreError) -> Bool {
-        // Validate here so one bad row fails alone instead of failing the batch it would join.
-        try ParleyStore.validate(delivery)
-        do {
-            return try await group.submit(delivery)
-        } catch {
-            throw StoreError.wrap(error, "marking an inbox row delivered")
-        }
-    }
-}

@@ -88,10 +88,18 @@ extension ParleyStore {
     /// Delivered rows are never handed out again; see ``InboxItem`` for rows whose previous claim lapsed.
     /// Conversations take turns as in the outbox claim, so its cost grows with the conversations visited, not with
     /// the rows queued.
+    ///
+    /// `markingDelivered` rows are marked delivered first, in the same transaction, as
+    /// ``markDeliveredEach(tenant:_:now:)`` would (``InboxClaim/markedDelivered`` tells which changed): an egress
+    /// worker's records of what the app accepted in one pass ride on its next claim, one synced commit instead of a
+    /// claim plus the records' own. Their conversations' next rows are claimable in this very claim. One invalid
+    /// delivery fails the whole call; check each with ``validate(_:)-(InboxDelivery)`` first.
     public func claimInbox(
-        tenant: String, limit: Int, maxPerConversation: Int = 1, leaseMillis: Int64, now: Int64
+        tenant: String, limit: Int, maxPerConversation: Int = 1, leaseMillis: Int64, now: Int64,
+        markingDelivered delivered: [InboxDelivery] = []
     ) async throws(StoreError) -> InboxClaim {
         try Check.name(tenant, "tenant")
+        for delivery in delivered { try Self.validate(delivery) }
         try Check.positive(limit, "limit")
         try Check.positive(maxPerConversation, "maxPerConversation")
         try Check.positive(Int(clamping: leaseMillis), "leaseMillis")
@@ -99,12 +107,15 @@ extension ParleyStore {
         let leaseUntil = try Check.leaseEnd(now: now, leaseMillis: leaseMillis)
         let progress = self.progress
         let scanRows = claimScanRows
-        return try await write("claiming inbox rows", synced: false) { db in
+        // Marks carry id map rows, which are new facts (not just progress), so a claim with marks is synced.
+        return try await write("claiming inbox rows", synced: !delivered.isEmpty) { db in
+            let marked = try Self.markDelivered(tenant: tenant, delivered, now: now, db)
             let claimed = try ClaimWalk.inbox.claim(
                 db, scope: [tenant], progress: progress, limit: limit, perConversation: maxPerConversation, now: now,
                 leaseUntil: leaseUntil, token: token, returning: Self.inboxItemColumns, scanRows: scanRows)
             let items = claimed.rows.map { Self.inboxItem($0, from: 1) }
-            return InboxClaim(leaseToken: token, leaseUntil: leaseUntil, items: items, stoppedEarly: claimed.stoppedEarly)
+            return InboxClaim(leaseToken: token, leaseUntil: leaseUntil, items: items, stoppedEarly: claimed.stoppedEarly,
+                              markedDelivered: marked)
         }
     }
 
@@ -140,7 +151,9 @@ extension ParleyStore {
         try await markDeliveredEach(tenant: tenant, deliveries, now: now).count { $0 }
     }
 
-    static func validate(_ delivery: InboxDelivery) throws(StoreError) {
+    /// Checks a delivery as ``markDeliveredEach(tenant:_:now:)`` would, so one bad row can be refused alone before it
+    /// joins a batch.
+    public static func validate(_ delivery: InboxDelivery) throws(StoreError) {
         try Check.name(delivery.key.origin, "origin")
         try Check.envelopeId(delivery.key.envelopeId)
         if let nativeId = delivery.nativeId { try Check.name(nativeId, "native id") }
@@ -154,21 +167,27 @@ extension ParleyStore {
         for delivery in deliveries { try Self.validate(delivery) }
         if deliveries.isEmpty { return [] }
         return try await write("marking \(deliveries.count) inbox row(s) delivered") { db in
-            let update = try db.cachedStatement(sql: """
-                UPDATE inbox SET state = 'delivered', native_id = ?, lease_until = NULL, lease_token = NULL,
-                       lease_lapsed = 0, updated_at = ?
-                WHERE tenant = ? AND origin = ? AND envelope_id = ? AND state IN ('pending', 'inflight')
-                """)
-            var changed: [Bool] = []
-            for delivery in deliveries {
-                try update.execute(arguments: [delivery.nativeId, now, tenant, delivery.key.origin, delivery.key.envelopeId])
-                changed.append(db.changesCount > 0)
-                if db.changesCount > 0, !delivery.mappings.isEmpty {
-                    _ = try Self.insertMappings(tenant: tenant, delivery.mappings, now: now, db)
-                }
-            }
-            return changed
+            try Self.markDelivered(tenant: tenant, deliveries, now: now, db)
         }
+    }
+
+    private static func markDelivered(tenant: String, _ deliveries: [InboxDelivery], now: Int64, _ db: Database) throws -> [Bool] {
+        if deliveries.isEmpty { return [] }
+        let update = try db.cachedStatement(sql: """
+            UPDATE inbox SET state = 'delivered', native_id = ?, lease_until = NULL, lease_token = NULL,
+                   lease_lapsed = 0, updated_at = ?
+            WHERE tenant = ? AND origin = ? AND envelope_id = ? AND state IN ('pending', 'inflight')
+            """)
+        var changed: [Bool] = []
+        changed.reserveCapacity(deliveries.count)
+        for delivery in deliveries {
+            try update.execute(arguments: [delivery.nativeId, now, tenant, delivery.key.origin, delivery.key.envelopeId])
+            changed.append(db.changesCount > 0)
+            if db.changesCount > 0, !delivery.mappings.isEmpty {
+                _ = try Self.insertMappings(tenant: tenant, delivery.mappings, now: now, db)
+            }
+        }
+        return changed
     }
 
     /// Puts claimed inbox rows back as pending until their `nextAttemptAt`, recording the error. Only rows still

@@ -256,6 +256,9 @@ public struct InboxClaim: Sendable, Hashable {
     public var items: [InboxItem]
     /// As ``OutboxClaim/stoppedEarly``: claim again at once, there may be due rows this claim did not reach.
     public var stoppedEarly: Bool
+    /// For each of the claim's `markingDelivered` rows, in order, whether it changed to delivered (`false`: it was
+    /// already delivered or failed).
+    public var markedDelivered: [Bool] = []
 }
 
 /// A retry to schedule for a claimed inbox row.

@@ -74,6 +74,47 @@ import Testing
         #expect(next.items.first { $0.key.envelopeId == envelopeId(2) }?.previousClaimUnresolved == true)
     }
 
+    @Test func aClaimRecordsThePreviousPassDeliveriesFirstAndHandsOutTheRowsBehindThem() async throws {
+        let dir = try TempDir()
+        let store = try ParleyStore(path: dir.path())
+        defer { try? store.close() }
+        _ = try await store.receive(tenant: tenant, origin: "a.example", transactionId: "t1",
+                                    envelopes: [inbound(1, conversation: "A"), inbound(2, conversation: "B"),
+                                                inbound(3, conversation: "A"), inbound(4, conversation: "B")], now: 1_000)
+        let first = try await store.claimInbox(tenant: tenant, limit: 10, leaseMillis: 30_000, now: 1_000)
+        #expect(first.items.numbers == [1, 2])
+        #expect(first.markedDelivered.isEmpty)
+
+        // Row 1 was accepted by the app, row 2 not yet: the next claim records 1 and hands out 3, its successor,
+        // while B waits behind 2, still in flight.
+        let key1 = InboxKey(origin: "a.example", envelopeId: envelopeId(1))
+        let mapping = IdMapping(app: "messenger", conversation: "psid-9", nativeId: "m_1", canonicalId: canonicalId(1))
+        let second = try await store.claimInbox(tenant: tenant, limit: 10, leaseMillis: 30_000, now: 1_100,
+                                                markingDelivered: [InboxDelivery(key: key1, nativeId: "m_1", mapping: mapping)])
+        #expect(second.markedDelivered == [true])
+        #expect(second.items.numbers == [3])
+        let entry = try await store.inboxEntry(tenant: tenant, key: key1)
+        #expect(entry?.state == "delivered")
+        #expect(entry?.nativeId == "m_1")
+        #expect(try await store.canonicalId(tenant: tenant, app: "messenger", conversation: "psid-9", nativeId: "m_1") == canonicalId(1))
+
+        // Recording a finished row again changes nothing and says so; a malformed delivery fails the claim before
+        // it writes anything, so row 2's record in the same call is not written either.
+        let key2 = InboxKey(origin: "a.example", envelopeId: envelopeId(2))
+        let again = try await store.claimInbox(tenant: tenant, limit: 10, leaseMillis: 30_000, now: 1_200,
+                                               markingDelivered: [InboxDelivery(key: key1, nativeId: "m_1-again")])
+        #expect(again.markedDelivered == [false])
+        #expect(again.items.isEmpty)
+        #expect(try await store.inboxEntry(tenant: tenant, key: key1)?.nativeId == "m_1")
+        await #expect(throws: StoreError.self) {
+            try await store.claimInbox(tenant: tenant, limit: 10, leaseMillis: 30_000, now: 1_300,
+                                       markingDelivered: [InboxDelivery(key: key2, nativeId: "m_2"),
+                                                          InboxDelivery(key: InboxKey(origin: "a.example", envelopeId: Data()), nativeId: "m_x")])
+        }
+        #expect(try await store.inboxEntry(tenant: tenant, key: key2)?.state == "inflight")
+        #expect(throws: StoreError.self) { try ParleyStore.validate(InboxDelivery(key: key2, nativeId: "")) }
+    }
+
     @Test func aRowClaimedBeforeACrashComesBackWithItsAttemptCount() async throws {
         let dir = try TempDir()
         var store = try ParleyStore(path: dir.path())
