@@ -1,7 +1,7 @@
 import CParleySHA256
 
-/// SHA-256 (FIPS 180-4) for MIMI message ids, and for the package's other modules (federation request digests, the
-/// simulators' webhook signatures). The compression runs in `CParleySHA256`, which uses the CPU's SHA extensions
+/// SHA-256 (FIPS 180-4) for MIMI message ids, and for the package's other modules (federation request digests,
+/// webhook signatures on both sides: the node's check and the simulators'). The compression runs in `CParleySHA256`, which uses the CPU's SHA extensions
 /// where it has them: every message's id hashes its whole content.
 package struct SHA256 {
     private var state: [UInt32] = [
@@ -52,6 +52,20 @@ package struct SHA256 {
         block.withUnsafeBufferPointer { block in
             state.withUnsafeMutableBufferPointer { parley_sha256_blocks($0.baseAddress, block.baseAddress, 1) }
         }
+    }
+
+    /// HMAC-SHA256 (RFC 2104) of `message` under `key` of any length (a key longer than the 64-byte block is
+    /// hashed first). Every webhook's signature is one of these over its whole body.
+    package static func hmac(key: [UInt8], message: [UInt8]) -> [UInt8] {
+        var block = key.count > 64 ? hash(key) : key
+        block += repeatElement(0, count: 64 - block.count)
+        var inner = SHA256()
+        inner.update(block.map { $0 ^ 0x36 })
+        inner.update(message)
+        var outer = SHA256()
+        outer.update(block.map { $0 ^ 0x5c })
+        outer.update(inner.finalize())
+        return outer.finalize()
     }
 
     /// The digest of `data` in one call.

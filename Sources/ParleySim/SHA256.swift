@@ -1,5 +1,5 @@
 // SHA-256 and HMAC-SHA256 (FIPS 180-4, RFC 2104). CryptoKit is not available here and the simulator must not
-// depend on ParleyCrypto, so it signs webhooks with this; the digest is ParleyCore's.
+// depend on ParleyCrypto, so it signs webhooks with this; both are ParleyCore's.
 import ParleyCore
 
 /// SHA-256 digest of a byte sequence.
@@ -9,11 +9,7 @@ public enum SimSHA256 {
 
     /// HMAC-SHA256(key, message) as 32 bytes.
     public static func hmac<K: Collection<UInt8>, M: Collection<UInt8>>(key: K, message: M) -> [UInt8] {
-        var keyBytes = Array(key)
-        if keyBytes.count > 64 { keyBytes = hash(keyBytes) }
-        keyBytes += [UInt8](repeating: 0, count: 64 - keyBytes.count)
-        let inner = hash(keyBytes.map { $0 ^ 0x36 } + Array(message))
-        return hash(keyBytes.map { $0 ^ 0x5c } + inner)
+        SHA256.hmac(key: Array(key), message: Array(message))
     }
 
     /// Lowercase hex of `bytes`.

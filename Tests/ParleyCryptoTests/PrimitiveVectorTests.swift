@@ -117,6 +117,25 @@ struct PrimitiveVectorTests {
         }
     }
 
+    @Test("HMAC-SHA256 equals libsodium's for keys and messages of every length around the block edges")
+    func hmacSHA256MatchesLibsodium() {
+        var generator = SystemRandomNumberGenerator()
+        let keyLengths = [0, 1, 31, 32, 63, 64, 65, 127, 128, 200]
+        let messageLengths = [0, 1, 55, 56, 63, 64, 65, 119, 120, 128, 1_000, 6_150]
+        for keyLength in keyLengths {
+            for messageLength in messageLengths {
+                let key = (0..<keyLength).map { _ in UInt8.random(in: 0...255, using: &generator) }
+                let message = (0..<messageLength).map { _ in UInt8.random(in: 0...255, using: &generator) }
+                var state = crypto_auth_hmacsha256_state()
+                var expected = [UInt8](repeating: 0, count: Int(crypto_auth_hmacsha256_BYTES))
+                _ = crypto_auth_hmacsha256_init(&state, key, key.count)
+                _ = crypto_auth_hmacsha256_update(&state, message, UInt64(message.count))
+                _ = crypto_auth_hmacsha256_final(&state, &expected)
+                #expect(Hashing.hmacSHA256(key: key, message: message) == expected, "key \(keyLength) B, message \(messageLength) B")
+            }
+        }
+    }
+
     @Test("SHA-256 and BLAKE2b-512 match the FIPS 180 and RFC 7693 'abc' examples")
     func hashesMatchPublishedExamples() {
         #expect(hexString(Hashing.sha256(Array("abc".utf8))) == "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad")
