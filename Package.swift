@@ -75,7 +75,7 @@ let modules: [Module] = [
     Module(target: .target(name: "CParleyABI"), localDependencies: []),
     module("ParleyKit", local: ["ParleyCore", "CParleyABI"]),
     module("ParleyKitTesting", local: ["ParleyKit", "ParleyCore"]),
-    // JSON parsing/writing and Graph API error reading shared by the three Meta adapters (linked into each .so).
+    // The Meta adapters' shared JSON accessors (over ParleyKit's JSONValue), Send API and Graph API error reading (linked into each .so).
     module("MetaGraph", path: "Plugins/MetaGraph", local: ["ParleyKit"]),
     module("WhatsAppAdapter", path: "Plugins/WhatsAppAdapter", local: ["ParleyKit", "MetaGraph"]),
     module("MessengerAdapter", path: "Plugins/MessengerAdapter", local: ["ParleyKit", "MetaGraph"]),

@@ -22,13 +22,13 @@ enum InstagramDecoder {
         }
         var events: [BridgeEvent] = []
         for (i, item) in entries.enumerated() {
-            guard let entry = item as? JSONObject else {
+            guard let entry = item.object else {
                 throw AdapterError(.missingField, "entry[\(i)] is not an object")
             }
             // Entries with only `changes` (comments, mentions, dashboard tests) carry no chat events.
             for (key, standby) in [("messaging", false), ("standby", true)] {
                 for (j, element) in (entry.arr(key) ?? []).enumerated() {
-                    guard let m = element as? JSONObject else {
+                    guard let m = element.object else {
                         throw AdapterError(.missingField, "entry[\(i)].\(key)[\(j)] is not an object")
                     }
                     events += try decodeItem(m, account: entry.nonEmpty("id"), entryTime: entry.int64("time"),
@@ -124,7 +124,7 @@ enum InstagramDecoder {
         }
         if let payload = message.obj("quick_reply")?.str("payload") { event.metadata["payload"] = payload }
         for item in message.arr("attachments") ?? [] {
-            guard let a = item as? JSONObject else { continue }
+            guard let a = item.object else { continue }
             let type = a.nonEmpty("type") ?? "unknown"
             let payload = a.obj("payload")
             if type == "like_heart" {

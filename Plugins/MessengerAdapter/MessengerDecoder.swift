@@ -22,13 +22,13 @@ enum MessengerDecoder {
         }
         var events: [BridgeEvent] = []
         for (i, item) in entries.enumerated() {
-            guard let entry = item as? JSONObject else {
+            guard let entry = item.object else {
                 throw AdapterError(.missingField, "entry[\(i)] is not an object")
             }
             // Entries with only `changes` (dashboard test, feed updates) carry no chat events.
             for (key, standby) in [("messaging", false), ("standby", true)] {
                 for (j, element) in (entry.arr(key) ?? []).enumerated() {
-                    guard let m = element as? JSONObject else {
+                    guard let m = element.object else {
                         throw AdapterError(.missingField, "entry[\(i)].\(key)[\(j)] is not an object")
                     }
                     events += try decodeItem(m, page: entry.nonEmpty("id"), entryTime: entry.int64("time"),
@@ -78,7 +78,10 @@ enum MessengerDecoder {
         }
         if let delivery = m.obj("delivery") {
             let watermark = delivery.int64("watermark")
-            let mids = (delivery.arr("mids") ?? []).compactMap { $0 as? String }
+            let mids = (delivery.arr("mids") ?? []).compactMap { mid -> String? in
+                // Mids are strings; anything else is skipped.
+                if case .string(let s) = mid { s } else { nil }
+            }
             if mids.isEmpty {
                 guard let watermark else { throw AdapterError(.missingField, "\(what) delivery has neither mids nor watermark") }
                 return [receipt(base, .delivered, target: nil, watermark: watermark)]
@@ -137,7 +140,7 @@ enum MessengerDecoder {
             event.metadata["subtype"] = "reply"
         }
         if let payload = message.obj("quick_reply")?.str("payload") { event.metadata["payload"] = payload }
-        let attachments = (message.arr("attachments") ?? []).compactMap { $0 as? JSONObject }
+        let attachments = (message.arr("attachments") ?? []).compactMap(\.object)
         // Until Aug 30 2026 a sticker arrives twice, as `sticker` and as an `image` with `sticker_id`: keep one.
         let hasSticker = attachments.contains { $0.str("type") == "sticker" }
         for a in attachments {

@@ -62,9 +62,9 @@ package struct MetaSendAPI: Sendable {
         case .reaction:
             let target = try target(event, "a reaction")
             if let emoji = event.emoji, !emoji.isEmpty {
-                bodies = [action(event, "react", ["message_id": target, "reaction": reactionValue(emoji)])]
+                bodies = [action(event, "react", ["message_id": .string(target), "reaction": .string(reactionValue(emoji))])]
             } else {
-                bodies = [action(event, "unreact", ["message_id": target])]
+                bodies = [action(event, "unreact", ["message_id": .string(target)])]
             }
         case .receipt:
             bodies = [try receiptBody(event)]
@@ -74,7 +74,7 @@ package struct MetaSendAPI: Sendable {
             throw AdapterError(.unsupportedEvent, "\(app) cannot send a \(event.kind.rawValue) event; the host applies a fallback")
         }
         var requests: [NativeRequest] = []
-        for body in bodies { requests.append(NativeRequest(path: "/\(account)/messages", body: try JSON.body(body))) }
+        for body in bodies { requests.append(NativeRequest(path: "/\(account)/messages", body: JSON.body(body))) }
         return requests
     }
 
@@ -86,16 +86,16 @@ package struct MetaSendAPI: Sendable {
     }
 
     func action(_ event: BridgeEvent, _ name: String, _ payload: JSONObject?) -> JSONObject {
-        var body: JSONObject = ["recipient": ["id": event.conversation], "sender_action": name]
-        if let payload { body["payload"] = payload }
+        var body: JSONObject = ["recipient": ["id": .string(event.conversation)], "sender_action": .string(name)]
+        if let payload { body["payload"] = .object(payload) }
         return body
     }
 
     func message(_ event: BridgeEvent, _ content: JSONObject) -> JSONObject {
         var content = content
-        content["metadata"] = bridgeTag
-        var body: JSONObject = ["recipient": ["id": event.conversation], "message": content]
-        if let messagingType { body["messaging_type"] = messagingType }
+        content["metadata"] = .string(bridgeTag)
+        var body: JSONObject = ["recipient": ["id": .string(event.conversation)], "message": .object(content)]
+        if let messagingType { body["messaging_type"] = .string(messagingType) }
         return body
     }
 
@@ -107,7 +107,7 @@ package struct MetaSendAPI: Sendable {
         guard length <= maxText else {
             throw AdapterError(.limitExceeded, "text of \(length) \(unit) exceeds \(app)'s \(maxText)")
         }
-        return message(event, ["text": text])
+        return message(event, ["text": .string(text)])
     }
 
     /// Text first, then each attachment; captions (the Send API has none) follow their attachment as text.
@@ -120,11 +120,11 @@ package struct MetaSendAPI: Sendable {
                 guard let url = a.url, !url.isEmpty else {
                     throw AdapterError(.missingField, "\(app) sends media by URL; the \(a.kind) attachment has none")
                 }
-                var payload: JSONObject = ["url": url]
+                var payload: JSONObject = ["url": .string(url)]
                 if reusableMedia { payload["is_reusable"] = true }
                 bodies.append(message(event, ["attachment": [
-                    "type": a.kind == "document" ? "file" : a.kind, "payload": payload,
-                ] as JSONObject]))
+                    "type": .string(a.kind == "document" ? "file" : a.kind), "payload": .object(payload),
+                ]]))
                 if let caption = a.caption, !caption.isEmpty { bodies.append(try text(event, caption)) }
             case "location":
                 guard let lat = a.latitude, let long = a.longitude else {
@@ -142,7 +142,7 @@ package struct MetaSendAPI: Sendable {
         guard !bodies.isEmpty else {
             throw AdapterError(.missingField, "an outbound \(app) message needs text or an attachment")
         }
-        if let target = event.target, !target.isEmpty { bodies[0]["reply_to"] = ["mid": target] }
+        if let target = event.target, !target.isEmpty { bodies[0]["reply_to"] = ["mid": .string(target)] }
         return bodies
     }
 
@@ -150,15 +150,15 @@ package struct MetaSendAPI: Sendable {
         switch event.status {
         case .read?, .played?:
             // mark_seen alone is the real API (it marks the whole thread); the payload pins the message.
-            return action(event, "mark_seen", event.target.flatMap { $0.isEmpty ? nil : ["message_id": $0] })
+            return action(event, "mark_seen", event.target.flatMap { $0.isEmpty ? nil : ["message_id": .string($0)] })
         case .delivered?:
-            return action(event, "mark_delivered", ["message_id": try target(event, "a delivered receipt")])
+            return action(event, "mark_delivered", ["message_id": .string(try target(event, "a delivered receipt"))])
         case .failed?:
-            let error: JSONObject = [
-                "code": event.failure?.code ?? "parley.failed",
-                "message": event.failure?.message ?? "delivery failed",
+            let error: JSONValue = [
+                "code": .string(event.failure?.code ?? "parley.failed"),
+                "message": .string(event.failure?.message ?? "delivery failed"),
             ]
-            return action(event, "mark_failed", ["message_id": try target(event, "a failed receipt"), "error": error])
+            return action(event, "mark_failed", ["message_id": .string(try target(event, "a failed receipt")), "error": error])
         case .sent?, nil:
             throw AdapterError(.unsupportedEvent, "\(app) has no way to send a \(event.status?.rawValue ?? "status-less") receipt")
         }
@@ -222,8 +222,8 @@ package struct MetaSendAPI: Sendable {
             throw AdapterError(.missingField, "\(app) send body has neither message nor sender_action")
         }
         event.text = message.nonEmpty("text")
-        let attachments = (message.arr("attachments") ?? []) + (message.obj("attachment").map { [$0] } ?? [])
-        for case let attachment as JSONObject in attachments {
+        let attachments = (message.arr("attachments") ?? []) + (message["attachment"].map { [$0] } ?? [])
+        for case .object(let attachment) in attachments {
             guard let type = attachment.nonEmpty("type") else {
                 throw AdapterError(.missingField, "\(app) send body has an attachment without a type")
             }

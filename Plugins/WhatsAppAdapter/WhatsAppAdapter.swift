@@ -50,7 +50,7 @@ public struct WhatsAppAdapter: Adapter {
     public func decodeSendResponse(status: Int, body: [UInt8]) throws(AdapterError) -> SendOutcome {
         let root = try GraphResponse.root(status: status, body: body)
         if let failure = GraphResponse.failure(status: status, root: root) { return failure }
-        if let id = (root?.arr("messages")?.first as? JSONObject)?.nonEmpty("id") {
+        if let id = root?.arr("messages")?.first?.object?.nonEmpty("id") {
             return .accepted(nativeId: id)
         }
         // Mark-read (and the Parley delivered/failed extension) answer `{"success": true}`.

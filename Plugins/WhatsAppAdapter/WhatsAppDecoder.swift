@@ -19,11 +19,11 @@ enum WhatsAppDecoder {
         }
         var events: [BridgeEvent] = []
         for (i, item) in entries.enumerated() {
-            guard let entry = item as? JSONObject, let changes = entry.arr("changes") else {
+            guard let entry = item.object, let changes = entry.arr("changes") else {
                 throw AdapterError(.missingField, "entry[\(i)] is not an object with a \"changes\" array")
             }
             for (j, item) in changes.enumerated() {
-                guard let change = item as? JSONObject, let value = change.obj("value") else {
+                guard let change = item.object, let value = change.obj("value") else {
                     throw AdapterError(.missingField, "entry[\(i)].changes[\(j)] has no \"value\" object")
                 }
                 let field = change.str("field") ?? "messages"
@@ -61,7 +61,7 @@ enum WhatsAppDecoder {
             event.kind = .receipt
             event.status = parsed
             event.target = target
-            if let error = body.arr("errors")?.first as? JSONObject {
+            if let error = body.arr("errors")?.first?.object {
                 event.failure = .init(code: error.str("title") ?? error.int64("code").map { String($0) } ?? "",
                                       message: error.str("message") ?? "")
             }
@@ -93,15 +93,15 @@ enum WhatsAppDecoder {
         let statuses = value.arr("statuses") ?? []
         if messages.isEmpty && statuses.isEmpty { return }
         let business = try phoneNumberId(value)
-        let contacts = (value.arr("contacts") ?? []).compactMap { $0 as? JSONObject }
+        let contacts = (value.arr("contacts") ?? []).compactMap(\.object)
         for (i, item) in messages.enumerated() {
-            guard let message = item as? JSONObject else {
+            guard let message = item.object else {
                 throw AdapterError(.missingField, "messages[\(i)] is not an object")
             }
             events.append(try decodeMessage(message, business: business, contacts: contacts, index: i))
         }
         for (i, item) in statuses.enumerated() {
-            guard let status = item as? JSONObject else {
+            guard let status = item.object else {
                 throw AdapterError(.missingField, "statuses[\(i)] is not an object")
             }
             events.append(try decodeStatus(status, business: business, index: i))
@@ -113,7 +113,7 @@ enum WhatsAppDecoder {
         if echoes.isEmpty { return }
         let business = try phoneNumberId(value)
         for (i, item) in echoes.enumerated() {
-            guard let echo = item as? JSONObject else {
+            guard let echo = item.object else {
                 throw AdapterError(.missingField, "message_echoes[\(i)] is not an object")
             }
             // Echoes of what the business typed in the WhatsApp Business app: from = business, to = user.
@@ -254,7 +254,7 @@ enum WhatsAppDecoder {
         default:
             unsupported(&event, type: type)
         }
-        if event.kind == .unsupported || type == "unsupported", let error = (m.arr("errors")?.first as? JSONObject) {
+        if event.kind == .unsupported || type == "unsupported", let error = m.arr("errors")?.first?.object {
             event.failure = failure(error)
         }
     }
@@ -291,7 +291,7 @@ enum WhatsAppDecoder {
             event.kind = .unsupported  // e.g. "deleted", "warning"
             event.metadata["unsupported_type"] = "status.\(name)"
         }
-        if let error = s.arr("errors")?.first as? JSONObject { event.failure = failure(error) }
+        if let error = s.arr("errors")?.first?.object { event.failure = failure(error) }
         if let tag = s.nonEmpty("biz_opaque_callback_data") {
             event.metadata["biz_opaque_callback_data"] = tag
             if tag == WhatsAppAdapter.bridgeTag { event.metadata["parley"] = "1" }

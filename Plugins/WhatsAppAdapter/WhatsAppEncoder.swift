@@ -26,14 +26,14 @@ enum WhatsAppEncoder {
                 throw AdapterError(.missingField, "a WhatsApp reaction needs target = the wamid reacted to")
             }
             // An empty emoji removes the reaction.
-            bodies = [envelope(event, type: "reaction", ["message_id": target, "emoji": event.emoji ?? ""])]
+            bodies = [envelope(event, type: "reaction", ["message_id": .string(target), "emoji": .string(event.emoji ?? "")])]
         case .receipt:
             bodies = [try receiptBody(event)]
         default:
             throw AdapterError(.unsupportedEvent, "WhatsApp cannot send a \(event.kind.rawValue) event; the host applies a fallback")
         }
         var requests: [NativeRequest] = []
-        for body in bodies { requests.append(NativeRequest(path: path, body: try JSON.body(body))) }
+        for body in bodies { requests.append(NativeRequest(path: path, body: JSON.body(body))) }
         return requests
     }
 
@@ -48,15 +48,15 @@ enum WhatsAppEncoder {
         var body: JSONObject = [
             "messaging_product": "whatsapp",
             "recipient_type": event.isGroup ? "group" : "individual",
-            "type": type,
-            type: content,
+            "type": .string(type),
+            type: .object(content),
             // Tags the send so its statuses (and the host) recognise a bridge-originated message.
-            "biz_opaque_callback_data": WhatsAppAdapter.bridgeTag,
+            "biz_opaque_callback_data": .string(WhatsAppAdapter.bridgeTag),
         ]
         if !event.isGroup && isBSUID(event.conversation) {
-            body["recipient"] = event.conversation
+            body["recipient"] = .string(event.conversation)
         } else {
-            body["to"] = event.conversation
+            body["to"] = .string(event.conversation)
         }
         return body
     }
@@ -66,7 +66,7 @@ enum WhatsAppEncoder {
         guard length <= WhatsAppAdapter.maxText else {
             throw AdapterError(.limitExceeded, "text of \(length) characters exceeds WhatsApp's \(WhatsAppAdapter.maxText)")
         }
-        var content: JSONObject = ["body": text]
+        var content: JSONObject = ["body": .string(text)]
         // Ask for a link preview only when there is a link; otherwise leave the default (false).
         if text.contains("https://") || text.contains("http://") { content["preview_url"] = true }
         return content
@@ -94,7 +94,7 @@ enum WhatsAppEncoder {
             throw AdapterError(.missingField, "an outbound WhatsApp message needs text or an attachment")
         }
         if let target = event.target, !target.isEmpty {
-            bodies[0]["context"] = ["message_id": target]
+            bodies[0]["context"] = ["message_id": .string(target)]
         }
         return bodies
     }
@@ -108,8 +108,8 @@ enum WhatsAppEncoder {
             guard let latitude = a.latitude, let longitude = a.longitude else {
                 throw AdapterError(.missingField, "a location attachment needs latitude and longitude")
             }
-            var location: JSONObject = ["latitude": latitude, "longitude": longitude]
-            if let name = a.caption { location["name"] = name }
+            var location: JSONObject = try ["latitude": .finite(latitude), "longitude": .finite(longitude)]
+            if let name = a.caption { location["name"] = .string(name) }
             return [envelope(event, type: "location", location)]
         default:
             // Shares, story mentions and the like: WhatsApp has no such media, so send the link as text.
@@ -121,13 +121,13 @@ enum WhatsAppEncoder {
         }
         var content: JSONObject
         if let url = a.url, !url.isEmpty {
-            content = ["link": url]
+            content = ["link": .string(url)]
         } else if let id = a.mediaId, !id.isEmpty {
-            content = ["id": id]
+            content = ["id": .string(id)]
         } else {
             throw AdapterError(.missingField, "a WhatsApp \(type) needs a url or a media id")
         }
-        if type == "document", let filename = a.filename { content["filename"] = filename }
+        if type == "document", let filename = a.filename { content["filename"] = .string(filename) }
         guard let caption else { return [envelope(event, type: type, content)] }
         if type == "audio" || type == "sticker" {
             // These media cannot carry a caption: it follows as its own text message.
@@ -136,7 +136,7 @@ enum WhatsAppEncoder {
         guard caption.count <= WhatsAppAdapter.maxCaption else {
             throw AdapterError(.limitExceeded, "caption of \(caption.count) characters exceeds WhatsApp's \(WhatsAppAdapter.maxCaption)")
         }
-        content["caption"] = caption
+        content["caption"] = .string(caption)
         return [envelope(event, type: type, content)]
     }
 
@@ -144,7 +144,7 @@ enum WhatsAppEncoder {
         guard let target = event.target, !target.isEmpty else {
             throw AdapterError(.missingField, "a WhatsApp receipt needs target = the wamid it is about")
         }
-        var body: JSONObject = ["messaging_product": "whatsapp", "message_id": target]
+        var body: JSONObject = ["messaging_product": "whatsapp", "message_id": .string(target)]
         switch event.status {
         case .read?, .played?:
             body["status"] = "read"
@@ -154,10 +154,10 @@ enum WhatsAppEncoder {
             body["status"] = "failed"  // Parley extension, see the type comment.
             let code = event.failure?.code ?? "parley.failed"
             body["errors"] = [[
-                "code": Int(code).map { $0 as Any } ?? code,
-                "title": code,
-                "message": event.failure?.message ?? "delivery failed",
-            ] as JSONObject]
+                "code": Int(code).map { JSONValue($0) } ?? .string(code),
+                "title": .string(code),
+                "message": .string(event.failure?.message ?? "delivery failed"),
+            ]]
         case .sent?, nil:
             throw AdapterError(.unsupportedEvent, "WhatsApp has no way to send a \(event.status?.rawValue ?? "status-less") receipt")
         }

@@ -18,6 +18,15 @@ public enum JSONValue: Sendable, Hashable {
         return try parser.parseDocument()
     }
 
+    /// ``parse(_:)``, except that with `repairingText` a lone surrogate escape or invalid UTF-8 in a string
+    /// becomes U+FFFD instead of failing: for webhooks, where one damaged character must not drop every event
+    /// of the body (a retry would bring the same bytes).
+    package static func parse(_ bytes: [UInt8], repairingText: Bool) throws(AdapterError) -> JSONValue {
+        var parser = JSONParser(bytes: bytes)
+        parser.repairsText = repairingText
+        return try parser.parseDocument()
+    }
+
     /// The member `key` of an object; `nil` for other values or a missing key.
     public subscript(key: String) -> JSONValue? {
         if case .object(let members) = self { return members[key] }
@@ -190,6 +199,8 @@ struct JSONParser {
     var i = 0
     var depth = 0
     static let maxDepth = 256
+    /// Lone surrogates and invalid UTF-8 in strings read as U+FFFD instead of failing.
+    var repairsText = false
 
     init(bytes: [UInt8]) { self.bytes = bytes }
 
@@ -427,7 +438,7 @@ struct JSONParser {
             i += 1
             let string: String? = bytes.withUnsafeBufferPointer { b in
                 let text = UnsafeBufferPointer(rebasing: b[start..<(i - 1)])
-                return run.ascii ? String(decoding: text, as: UTF8.self) : String(validating: text, as: UTF8.self)
+                return run.ascii || repairsText ? String(decoding: text, as: UTF8.self) : String(validating: text, as: UTF8.self)
             }
             guard let string else { throw fail("string is not valid UTF-8") }
             return string
@@ -458,16 +469,20 @@ struct JSONParser {
             case UInt8(ascii: "t"): out.append(0x09)
             case UInt8(ascii: "u"):
                 var scalar = try hex4()
-                if (0xD800...0xDBFF).contains(scalar) {
-                    guard i + 6 <= bytes.count, bytes[i] == UInt8(ascii: "\\"), bytes[i + 1] == UInt8(ascii: "u") else {
-                        throw fail("unpaired surrogate")
-                    }
+                if (0xD800...0xDBFF).contains(scalar), i + 6 <= bytes.count, bytes[i] == UInt8(ascii: "\\"),
+                   bytes[i + 1] == UInt8(ascii: "u") {
+                    let afterHigh = i
                     i += 2
                     let low = try hex4()
-                    guard (0xDC00...0xDFFF).contains(low) else { throw fail("unpaired surrogate") }
-                    scalar = 0x10000 + ((scalar - 0xD800) << 10) + (low - 0xDC00)
-                } else if (0xDC00...0xDFFF).contains(scalar) {
-                    throw fail("unpaired surrogate")
+                    if (0xDC00...0xDFFF).contains(low) {
+                        scalar = 0x10000 + ((scalar - 0xD800) << 10) + (low - 0xDC00)
+                    } else {
+                        i = afterHigh  // when repairing, the next escape is then read on its own
+                    }
+                }
+                if (0xD800...0xDFFF).contains(scalar) {
+                    guard repairsText else { throw fail("unpaired surrogate") }
+                    scalar = 0xFFFD
                 }
                 guard let u = Unicode.Scalar(scalar) else { throw fail("bad \\u escape") }
                 out.append(contentsOf: String(Character(u)).utf8)
@@ -475,6 +490,7 @@ struct JSONParser {
             }
             runStart = i
         }
+        if repairsText { return String(decoding: out, as: UTF8.self) }
         guard let s = String(validating: out, as: UTF8.self) else { throw fail("string is not valid UTF-8") }
         return s
     }

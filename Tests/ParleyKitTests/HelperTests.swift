@@ -36,6 +36,18 @@ import Testing
         #expect(throws: AdapterError.self) { try JSONValue.parse(Array(deep.utf8)) }
     }
 
+    @Test func repairingTextReplacesLoneSurrogatesAndInvalidUTF8() throws {
+        for (json, text) in [(#""a\ud83d""#, "a\u{FFFD}"), (#""\ude00\ud83d\ude00""#, "\u{FFFD}😀"), (#""\ud83d\u0041""#, "\u{FFFD}A")] {
+            #expect(throws: AdapterError.self) { try JSONValue.parse(Array(json.utf8)) }
+            #expect(try JSONValue.parse(Array(json.utf8), repairingText: true) == .string(text))
+        }
+        #expect(try JSONValue.parse([0x22, 0xFF, 0x22], repairingText: true) == .string("\u{FFFD}"))
+        #expect(try JSONValue.parse([0x22, 0x5C, 0x6E, 0xC3, 0x22], repairingText: true) == .string("\n\u{FFFD}"))
+        // Only text is repaired: bad escapes and structure still fail.
+        #expect(throws: AdapterError.self) { try JSONValue.parse(Array(#""\ud83d\u12""#.utf8), repairingText: true) }
+        #expect(throws: AdapterError.self) { try JSONValue.parse(Array("[01]".utf8), repairingText: true) }
+    }
+
     @Test func serializesWithSortedKeysAndRoundTrips() throws {
         let v: JSONValue = ["b": 1, "a": ["x\n", true, nil]]
         let text = String(decoding: v.serialized, as: UTF8.self)
