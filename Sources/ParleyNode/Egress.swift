@@ -96,11 +96,6 @@ struct EgressWorker: Service {
     let node: BridgeNode
     let tenant: TenantRuntime
 
-    init(node: BridgeNode, tenant: TenantRuntime) {
-        self.node = node
-        self.tenant = tenant
-    }
-
     func run() async throws {
         let key = "egress:\(tenant.name)"
         await node.endEarlierLeases(tenant: tenant.name, peer: nil)
@@ -112,7 +107,7 @@ struct EgressWorker: Service {
             let worked: Bool
             do {
                 let outcome = try await runOnce(recording: unsettled)
-                unsettled = outcome.accepted
+                unsettled = outcome.accepted.filter(isRecordable)
                 worked = outcome.worked
             } catch {
                 node.logger.error("egress pass failed", metadata: ["tenant": .string(tenant.name), "error": .string("\(error)")])
@@ -127,15 +122,14 @@ struct EgressWorker: Service {
     }
 
     /// One claim-and-deliver pass; returns whether there was work, and the rows the app accepted, for the next pass's
-    /// claim to record. `recording`: the previous pass's accepted rows, recorded as delivered by this pass's claim
-    /// before it hands out rows (so their conversations' next rows can go).
+    /// claim to record. `recording`: the previous pass's accepted rows (each ``isRecordable(_:)``), recorded as
+    /// delivered by this pass's claim before it hands out rows (so their conversations' next rows can go).
     func runOnce(recording: [Accepted] = []) async throws -> (worked: Bool, accepted: [Accepted]) {
         let now = BridgeNode.nowMillis()
-        let recordable = recording.filter(isRecordable)
         let claim = try await node.store.claimInbox(
             tenant: tenant.name, limit: 128, maxPerConversation: 16, leaseMillis: 60_000, now: now,
-            markingDelivered: recordable.map(delivery))
-        recorded(recordable, changed: claim.markedDelivered)
+            markingDelivered: recording.map(delivery))
+        recorded(recording, changed: claim.markedDelivered)
         guard !claim.items.isEmpty else { return (claim.stoppedEarly, []) }
         // A run of one conversation goes out in order; different conversations are independent and go concurrently.
         var runs: [[InboxItem]] = []

@@ -211,6 +211,43 @@ struct FederationTests {
         }
     }
 
+    @Test("a node stopped while its app is slow to accept a message records it as delivered before it exits")
+    func aGracefulStopRecordsWhatTheAppAccepted() async throws {
+        try await E2E.withFederation { federation in
+            let wa = federation.op("whatsapp"), fb = federation.op("messenger")
+            _ = try await federation.sim("whatsapp").send(from: wa.user, to: wa.accounts["messenger"]!, text: "first contact")
+            _ = try await eventually("the first message", timeout: .seconds(30), every: .milliseconds(100)) {
+                try await federation.sim("messenger").mailbox(of: fb.user).inbox.contains { $0.text == "first contact" } ? true : nil
+            }
+            // The app holds the next message for 3 s; the node is told to stop meanwhile. Its egress pass finishes
+            // (the app accepts) and no claim follows, so the record that would ride on it must be written another
+            // way: by the pass itself (it ran past `recordWithin`) or by the worker on its way out.
+            try await federation.sim("messenger").setFault(SimFault(mode: "slow", count: 1, delayMs: 3_000))
+            _ = try await federation.sim("whatsapp").send(from: wa.user, to: wa.accounts["messenger"]!, text: "while the app is slow")
+            _ = try await eventually("the Messenger node has the message", timeout: .seconds(30), every: .milliseconds(50)) {
+                let metrics = try await E2E.http(URLRequest(url: URL(string: federation.nodeURL("messenger") + "/metrics")!)).body
+                let received = metrics.split(separator: "\n").filter { $0.hasPrefix("parley_messages_received_total") }
+                    .compactMap { $0.split(separator: " ").last.flatMap { Double($0) } }.reduce(0, +)
+                return received >= 2 ? true : nil
+            }
+            // Well inside the app's 3 s: the egress pass has claimed the row and is waiting for the app.
+            try await Task.sleep(for: .milliseconds(700))
+            await federation.node("messenger").stop(grace: .seconds(20))
+            let inbox = try await federation.sim("messenger").mailbox(of: fb.user).inbox.compactMap(\.text)
+            #expect(inbox == ["first contact", "while the app is slow"])
+
+            let statusLog = "\(federation.workDirectory)/status.log"
+            let status = ManagedProcess(name: "parley status", executable: federation.executable,
+                                        arguments: ["status", "--config", federation.configPath("messenger")], logPath: statusLog,
+                                        environment: Federation.environment)
+            try status.start()
+            #expect(await status.waitForExit(timeout: .seconds(60)) == 0)
+            let inboxLines = try String(contentsOfFile: statusLog, encoding: .utf8).split(separator: "\n").filter { $0.contains("inbox ") }
+            #expect(inboxLines.contains { $0.contains("state=delivered count=2") }, "\(inboxLines)")
+            #expect(!inboxLines.contains { $0.contains("state=inflight") || $0.contains("state=pending") }, "\(inboxLines)")
+        }
+    }
+
     @Test("an app answering 500s and 429s gets every message exactly once")
     func appErrorsAreRetried() async throws {
         try await E2E.withFederation { federation in
