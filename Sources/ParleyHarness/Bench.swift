@@ -78,6 +78,15 @@ public struct BenchResult: Sendable {
     /// Below saturation the nodes do not compete with the load generator for the cores, so this moves less from
     /// run to run than the saturation figure: the one to compare when a change is meant to save CPU.
     public var offeredCPUMsPerMessage: Double
+    /// CPU time of the bench process itself (load generator and fake app APIs) per message delivered during the
+    /// saturation phase, milliseconds: on a small machine it competes with the nodes for the same cores.
+    public var benchCPUMsPerMessage: Double
+    /// The machine's CPU time spent idle (and waiting for I/O) during the saturation phase, as a share of all of it.
+    /// Well above zero at saturation, the path waits somewhere instead of being bound by the cores.
+    public var machineIdle: MachineIdle
+    /// Bytes each node caused to be written to storage (`write_bytes` of /proc/<pid>/io: the WAL, checkpoints into the
+    /// database file) per message delivered during the saturation phase, KiB.
+    public var diskKiBPerMessage: [String: Double]
     /// With `outage`: what a peer outage did to the sending node.
     public var outage: BenchOutage?
 
@@ -103,6 +112,10 @@ public struct BenchResult: Sendable {
             ("limit_ratio", String(format: "%.4f", limitRatio)),
             ("size", String(options.size)), ("conversations", String(options.conversations)), ("peers", String(options.peers)),
             ("users", String(users)), ("batch", String(options.batch)), ("window", String(options.window)), ("linger_ms", lingerText),
+            ("bench_cpu_ms_per_msg", f(benchCPUMsPerMessage)),
+            ("idle_pct", String(format: "%.1f", machineIdle.idleShare * 100)),
+            ("iowait_pct", String(format: "%.1f", machineIdle.ioWaitShare * 100)),
+            ("disk_write_kb_per_msg", String(format: "%.1f", diskKiBPerMessage.values.reduce(0, +))),
             ("lost", String(offered.sent - offered.delivered - offered.rejected + saturation.sent - saturation.delivered - saturation.rejected)),
         ] + (outage.map { o in [
             ("outage_s", String(format: "%.1f", o.seconds)), ("outage_rss_before_mb", String(format: "%.1f", o.rssBeforeMiB)),
@@ -110,6 +123,49 @@ public struct BenchResult: Sendable {
             ("outage_pushed_back", String(o.pushedBack)), ("outage_drain_s", String(format: "%.1f", o.drainSeconds)),
         ] } ?? [])
         return pairs.map { "\($0.0)=\($0.1)" }.joined(separator: " ")
+    }
+}
+
+/// Where the machine's CPU time went, as shares of all of it (every core), between two readings of /proc/stat.
+public struct MachineIdle: Sendable, Equatable {
+    /// Idle, waiting for I/O included.
+    public var idleShare: Double
+    /// Idle while some I/O was outstanding (a part of `idleShare`).
+    public var ioWaitShare: Double
+
+    public init(idleShare: Double, ioWaitShare: Double) {
+        self.idleShare = idleShare
+        self.ioWaitShare = ioWaitShare
+    }
+
+    /// The machine's cumulative CPU time counters, in clock ticks (the `cpu` line of /proc/stat).
+    public struct Reading: Sendable, Equatable {
+        public var total: UInt64
+        public var idle: UInt64
+        public var ioWait: UInt64
+
+        /// Reads the `cpu` line of a /proc/stat text: user nice system idle iowait irq softirq steal …; `nil` when
+        /// there is none (not Linux).
+        public init?(procStat text: String) {
+            guard let line = text.split(separator: "\n").first(where: { $0.hasPrefix("cpu ") }) else { return nil }
+            let ticks = line.split(separator: " ").dropFirst().prefix(8).compactMap { UInt64($0) }
+            guard ticks.count >= 5 else { return nil }
+            total = ticks.reduce(0, +)
+            idle = ticks[3] + ticks[4]
+            ioWait = ticks[4]
+        }
+
+        /// This machine's reading now.
+        public static func now() -> Reading? {
+            (try? String(contentsOfFile: "/proc/stat", encoding: .utf8)).flatMap(Reading.init(procStat:))
+        }
+    }
+
+    /// The shares between two readings (zero when no time passed between them).
+    public init(from start: Reading, to end: Reading) {
+        let total = Double(end.total &- start.total)
+        idleShare = total > 0 ? Double(end.idle &- start.idle) / total : 0
+        ioWaitShare = total > 0 ? Double(end.ioWait &- start.ioWait) / total : 0
     }
 }
 
@@ -263,6 +319,9 @@ public struct BenchRun: Sendable {
             }
 
             let cpuBefore = apps.map { app in federation.node(app).pid.flatMap(Self.cpuSeconds) ?? 0 }
+            let benchCPUBefore = Self.cpuSeconds(pid: getpid()) ?? 0
+            let diskBefore = apps.map { app in federation.node(app).pid.flatMap(Self.writtenBytes) ?? 0 }
+            let machineBefore = MachineIdle.Reading.now()
             let offeredCPU = (cpuBefore.reduce(0, +) - offeredCPUBefore) * 1000 / Double(max(1, recorder.snapshot(phase: 1).arrived))
             let saturationStart = benchNow()
             try await generator.saturate(concurrency: options.concurrency, window: options.window, duration: options.duration, phase: 2)
@@ -270,12 +329,18 @@ public struct BenchRun: Sendable {
             try await drain(recorder, phase: 2, timeout: options.drainTimeout)
             let saturationWall = Double(benchNow() - saturationStart) / 1e9
             let cpuAfter = apps.map { app in federation.node(app).pid.flatMap(Self.cpuSeconds) ?? 0 }
+            let benchCPUAfter = Self.cpuSeconds(pid: getpid()) ?? 0
+            let diskAfter = apps.map { app in federation.node(app).pid.flatMap(Self.writtenBytes) ?? 0 }
+            let machineAfter = MachineIdle.Reading.now()
             let deliveredAtSaturation = max(1, recorder.snapshot(phase: 2).arrived)
-            var cpuPerMessage: [String: Double] = [:], cpuCores: [String: Double] = [:]
+            var cpuPerMessage: [String: Double] = [:], cpuCores: [String: Double] = [:], diskPerMessage: [String: Double] = [:]
             for (i, app) in apps.enumerated() {
                 cpuPerMessage[app] = (cpuAfter[i] - cpuBefore[i]) * 1000 / Double(deliveredAtSaturation)
                 cpuCores[app] = (cpuAfter[i] - cpuBefore[i]) / saturationWall
+                diskPerMessage[app] = Double(diskAfter[i] &- diskBefore[i]) / 1024 / Double(deliveredAtSaturation)
             }
+            let machineIdle = machineBefore.flatMap { before in machineAfter.map { MachineIdle(from: before, to: $0) } }
+                ?? MachineIdle(idleShare: 0, ioWaitShare: 0)
 
             var rss: [String: Double] = [:]
             for app in apps {
@@ -292,6 +357,8 @@ public struct BenchRun: Sendable {
                 saturation: Self.phaseResult("saturation", recorder.snapshot(phase: 2), sendSeconds: saturationSendSeconds),
                 peakRSS: rss, raw: raw, duplicates: recorder.duplicates, cpuMsPerMessage: cpuPerMessage, cpuCores: cpuCores,
                 offeredCPUMsPerMessage: offeredCPU,
+                benchCPUMsPerMessage: (benchCPUAfter - benchCPUBefore) * 1000 / Double(deliveredAtSaturation),
+                machineIdle: machineIdle, diskKiBPerMessage: diskPerMessage,
                 outage: outage?.result)
         } catch {
             if let client { await client.shutdown() }
@@ -380,7 +447,15 @@ public struct BenchRun: Sendable {
         return (user + system) / (ticks > 0 ? ticks : 100)
     }
 
-    /// VmHWM (peak resident set) of a process, KiB.
+    /// Bytes a process caused to be written to storage so far (`write_bytes` of /proc/<pid>/io).
+    public static func writtenBytes(pid: Int32) -> UInt64? {
+        guard let text = try? String(contentsOfFile: "/proc/\(pid)/io", encoding: .utf8) else { return nil }
+        for line in text.split(separator: "\n") where line.hasPrefix("write_bytes:") {
+            return UInt64(line.dropFirst("write_bytes:".count).trimmingCharacters(in: .whitespaces))
+        }
+        return nil
+    }
+
     /// VmRSS of a process, KiB.
     public static func currentRSSKiB(pid: Int32) -> Int? { statusField("VmRSS:", pid: pid) }
 

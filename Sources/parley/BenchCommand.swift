@@ -97,6 +97,9 @@ struct BenchCommand: AsyncParsableCommand {
         say("  peak RSS (VmHWM): " + result.apps.map { String(format: "%@ %.1f MiB", $0, result.peakRSS[$0] ?? 0) }.joined(separator: ", "))
         say(String(format: "  node CPU at the offered rate: %.3f ms/msg, all nodes", result.offeredCPUMsPerMessage))
         say("  node CPU at saturation: " + result.apps.map { String(format: "%@ %.2f ms/msg (%.2f cores)", $0, result.cpuMsPerMessage[$0] ?? 0, result.cpuCores[$0] ?? 0) }.joined(separator: ", "))
+        say(String(format: "  at saturation: machine idle %.1f %% of its CPU time (of which waiting for I/O %.1f %%); this bench process (load generator, fake APIs) %.3f ms/msg",
+                   result.machineIdle.idleShare * 100, result.machineIdle.ioWaitShare * 100, result.benchCPUMsPerMessage))
+        say("  storage written at saturation: " + result.apps.map { String(format: "%@ %.1f KiB/msg", $0, result.diskKiBPerMessage[$0] ?? 0) }.joined(separator: ", "))
         let r = result.raw
         say(String(format: "  raw, same run: XChaCha20-Poly1305 %.2f µs/msg (%d B), Ed25519 sign+verify %.1f µs, SQLite WAL FULL insert %.1f µs/msg (%d B rows, %d per commit)",
                    r.aeadMicros, o.size, r.signVerifyMicros, r.insertMicros, r.rowBytes, r.batch))

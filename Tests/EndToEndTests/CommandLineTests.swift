@@ -174,7 +174,8 @@ struct CommandLineTests {
             let parts = pair.split(separator: "=", maxSplits: 1)
             return parts.count == 2 ? (String(parts[0]), String(parts[1])) : nil
         }, uniquingKeysWith: { $1 })
-        for key in ["msgs_per_s", "p50_ms", "p99_ms", "peak_rss_mb", "limit_ratio", "outage_rss_max_mb", "outage_drain_s"] {
+        for key in ["msgs_per_s", "p50_ms", "p99_ms", "peak_rss_mb", "limit_ratio", "outage_rss_max_mb", "outage_drain_s",
+                    "bench_cpu_ms_per_msg", "idle_pct", "iowait_pct", "disk_write_kb_per_msg"] {
             #expect(values[key].flatMap(Double.init) != nil, "\(key) missing in: \(last)")
         }
         #expect(values["lost"] == "0", "\(result.output)")

@@ -1,0 +1,37 @@
+import Foundation
+import ParleyHarness
+import Testing
+
+@Suite("Bench readings")
+struct BenchReadingTests {
+    @Test("the machine's idle and I/O wait shares come from the cpu line of /proc/stat")
+    func idleSharesComeFromTheCPULine() throws {
+        // user nice system idle iowait irq softirq steal guest guest_nice
+        let before = try #require(MachineIdle.Reading(procStat: "cpu  100 0 50 800 50 0 0 0 0 0\ncpu0 50 0 25 400 25 0 0 0 0 0\n"))
+        let after = try #require(MachineIdle.Reading(procStat: "cpu  700 0 250 900 150 0 0 0 0 0\ncpu0 350 0 125 450 75 0 0 0 0 0\n"))
+        // 1,000 ticks passed: 600 user, 200 system, 100 idle, 100 iowait, so 20 % idle of which 10 % waiting for I/O.
+        let shares = MachineIdle(from: before, to: after)
+        #expect(abs(shares.idleShare - 0.2) < 1e-9)
+        #expect(abs(shares.ioWaitShare - 0.1) < 1e-9)
+    }
+
+    @Test("a /proc/stat without a cpu line, or an interval without ticks, gives no reading or zero shares")
+    func missingOrEmptyReadings() throws {
+        #expect(MachineIdle.Reading(procStat: "intr 1 2 3\n") == nil)
+        #expect(MachineIdle.Reading(procStat: "cpu  1 2\n") == nil)
+        let reading = try #require(MachineIdle.Reading(procStat: "cpu  1 2 3 4 5 6 7 8\n"))
+        #expect(MachineIdle(from: reading, to: reading) == MachineIdle(idleShare: 0, ioWaitShare: 0))
+    }
+
+    @Test("this process's storage writes and the machine's counters read on Linux")
+    func liveReadingsOnLinux() throws {
+        #if os(Linux)
+        let reading = try #require(MachineIdle.Reading.now())
+        #expect(reading.total >= reading.idle && reading.idle >= reading.ioWait)
+        let before = try #require(BenchRun.writtenBytes(pid: getpid()))
+        // What a write adds depends on the file system (nothing on tmpfs), so only the reading itself is checked.
+        let after = try #require(BenchRun.writtenBytes(pid: getpid()))
+        #expect(after >= before)
+        #endif
+    }
+}
