@@ -448,25 +448,19 @@ public struct BenchRun: Sendable {
     }
 
     /// Bytes a process caused to be written to storage so far (`write_bytes` of /proc/<pid>/io).
-    public static func writtenBytes(pid: Int32) -> UInt64? {
-        guard let text = try? String(contentsOfFile: "/proc/\(pid)/io", encoding: .utf8) else { return nil }
-        for line in text.split(separator: "\n") where line.hasPrefix("write_bytes:") {
-            return UInt64(line.dropFirst("write_bytes:".count).trimmingCharacters(in: .whitespaces))
-        }
-        return nil
-    }
+    public static func writtenBytes(pid: Int32) -> UInt64? { procField("write_bytes:", file: "io", pid: pid) }
 
     /// VmRSS of a process, KiB.
-    public static func currentRSSKiB(pid: Int32) -> Int? { statusField("VmRSS:", pid: pid) }
+    public static func currentRSSKiB(pid: Int32) -> Int? { procField("VmRSS:", file: "status", pid: pid) }
 
     /// VmHWM (peak resident set) of a process, KiB.
-    public static func peakRSSKiB(pid: Int32) -> Int? { statusField("VmHWM:", pid: pid) }
+    public static func peakRSSKiB(pid: Int32) -> Int? { procField("VmHWM:", file: "status", pid: pid) }
 
-    /// A `kB` field of /proc/<pid>/status.
-    static func statusField(_ name: String, pid: Int32) -> Int? {
-        guard let text = try? String(contentsOfFile: "/proc/\(pid)/status", encoding: .utf8) else { return nil }
+    /// The number after `name` on its line of /proc/<pid>/`file` (`status`: a `kB` figure; `io`: bytes).
+    static func procField<Number: FixedWidthInteger>(_ name: String, file: String, pid: Int32) -> Number? {
+        guard let text = try? String(contentsOfFile: "/proc/\(pid)/\(file)", encoding: .utf8) else { return nil }
         for line in text.split(separator: "\n") where line.hasPrefix(name) {
-            return Int(line.dropFirst(name.count).trimmingCharacters(in: .whitespaces).split(separator: " ").first ?? "")
+            return Number(line.dropFirst(name.count).trimmingCharacters(in: .whitespaces).split(separator: " ").first ?? "")
         }
         return nil
     }
