@@ -51,19 +51,18 @@ extension ParleyStore {
                 """).execute(arguments: [tenant, origin, transactionId, now, envelopes.count])
             let transactionWasNew = db.changesCount > 0
             let insert = try db.cachedStatement(sql: """
-                INSERT INTO inbox (tenant, origin, envelope_id, conversation, sealed, state, received_at,
+                INSERT INTO inbox (tenant, origin, envelope_id, conversation, state, received_at,
                                    next_attempt_at, updated_at)
-                VALUES (?, ?, ?, ?, ?, 'pending', ?, ?, ?)
+                VALUES (?, ?, ?, ?, 'pending', ?, ?, ?)
                 ON CONFLICT (tenant, origin, envelope_id) DO NOTHING
                 """)
             var outcomes: [ReceiveResult.Outcome] = []
             outcomes.reserveCapacity(envelopes.count)
             for envelope in envelopes {
-                try insert.execute(arguments: [
-                    tenant, origin, envelope.envelopeId, envelope.conversation, envelope.sealed, now, now, now,
-                ])
-                outcomes.append(.init(envelopeId: envelope.envelopeId,
-                                      acceptance: db.changesCount > 0 ? .accepted : .duplicate))
+                try insert.execute(arguments: [tenant, origin, envelope.envelopeId, envelope.conversation, now, now, now])
+                let accepted = db.changesCount > 0
+                if accepted { try Self.insertBody(of: "inbox", seq: db.lastInsertedRowID, sealed: envelope.sealed, db) }
+                outcomes.append(.init(envelopeId: envelope.envelopeId, acceptance: accepted ? .accepted : .duplicate))
             }
             return ReceiveResult(transactionWasNew: transactionWasNew, outcomes: outcomes)
         }
@@ -120,7 +119,9 @@ extension ParleyStore {
     }
 
     /// The columns ``inboxItem(_:from:)`` reads, in its order.
-    static let inboxItemColumns = "tenant, origin, envelope_id, conversation, sealed, received_at, attempts, lease_lapsed, last_error"
+    static let inboxItemColumns = """
+        tenant, origin, envelope_id, conversation, \(Schema.sealedColumn("inbox")), received_at, attempts, lease_lapsed, last_error
+        """
 
     static func inboxItem(_ row: Row, from i: Int) -> InboxItem {
         InboxItem(
@@ -276,7 +277,9 @@ extension ParleyStore {
     /// One inbox row with its state (`pending`, `inflight`, `delivered`, `failed`), native id and failure reason.
     public func inboxEntry(tenant: String, key: InboxKey) async throws(StoreError) -> InboxEntry? {
         try await read("reading an inbox row") { db in
-            try Row.fetchOne(db.cachedStatement(sql: "SELECT * FROM inbox WHERE tenant = ? AND origin = ? AND envelope_id = ?"),
+            try Row.fetchOne(db.cachedStatement(sql: """
+                SELECT *, \(Schema.sealedColumn("inbox")) AS sealed FROM inbox WHERE tenant = ? AND origin = ? AND envelope_id = ?
+                """),
                              arguments: [tenant, key.origin, key.envelopeId])
                 .map { row in
                     InboxEntry(item: Self.inboxItem(row), state: row["state"], nativeId: row["native_id"],

@@ -22,6 +22,14 @@ extension ParleyStore {
                 try db.execute(sql: sql, arguments: arguments)
                 return db.changesCount
             }
+            // A row's sealed bytes live beside it (schema v5). Kept rows past `ciphertextBefore` lose them (counted);
+            // rows about to be deleted lose them uncounted. Both through the `*_finished` indexes.
+            for (queue, finished) in [("outbox", "'sent', 'dead'"), ("inbox", "'delivered', 'failed'")] {
+                let rows = "SELECT seq FROM \(queue) WHERE tenant = ? AND state IN (\(finished)) AND updated_at < ?"
+                counts.ciphertextsCleared += try run(
+                    "DELETE FROM \(queue)_body WHERE seq IN (\(rows) AND updated_at >= ?)", [tenant, ciphertextBefore, rowsBefore])
+                _ = try run("DELETE FROM \(queue)_body WHERE seq IN (\(rows))", [tenant, rowsBefore])
+            }
             counts.outboxRowsDeleted = try run("""
                 DELETE FROM outbox WHERE tenant = ? AND state IN ('sent', 'dead') AND updated_at < ?
                 """, [tenant, rowsBefore])
@@ -30,14 +38,6 @@ extension ParleyStore {
             counts.inboxRowsDeleted = try run("""
                 DELETE FROM inbox WHERE tenant = ? AND state IN ('delivered', 'failed') AND updated_at < ?
                 """, [tenant, rowsBefore])
-            counts.ciphertextsCleared = try run("""
-                UPDATE outbox SET sealed = NULL
-                WHERE tenant = ? AND state IN ('sent', 'dead') AND updated_at < ? AND sealed IS NOT NULL
-                """, [tenant, ciphertextBefore])
-            counts.ciphertextsCleared += try run("""
-                UPDATE inbox SET sealed = NULL
-                WHERE tenant = ? AND state IN ('delivered', 'failed') AND updated_at < ? AND sealed IS NOT NULL
-                """, [tenant, ciphertextBefore])
             counts.nativeEventsDeleted = try run("""
                 DELETE FROM native_event WHERE tenant = ? AND received_at < ?
                 """, [tenant, rowsBefore])

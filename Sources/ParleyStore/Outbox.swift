@@ -76,17 +76,18 @@ extension ParleyStore {
         }
         var envelopes: [Data] = []
         let insertOutbox = try db.cachedStatement(sql: """
-            INSERT INTO outbox (tenant, envelope_id, peer, conversation, canonical_id, sealed, state,
+            INSERT INTO outbox (tenant, envelope_id, peer, conversation, canonical_id, state,
                                 created_at, expires_at, next_attempt_at, updated_at)
-            VALUES (?, ?, ?, ?, ?, ?, 'pending', ?, ?, ?, ?)
+            VALUES (?, ?, ?, ?, ?, 'pending', ?, ?, ?, ?)
             ON CONFLICT (tenant, envelope_id) DO NOTHING
             """)
         for envelope in event.envelopes {
             try insertOutbox.execute(arguments: [
                 event.tenant, envelope.envelopeId, envelope.peer, envelope.conversation, envelope.canonicalId,
-                envelope.sealed, envelope.createdAt, envelope.expiresAt, envelope.nextAttemptAt, event.receivedAt,
+                envelope.createdAt, envelope.expiresAt, envelope.nextAttemptAt, event.receivedAt,
             ])
             guard db.changesCount > 0 else { continue }
+            try insertBody(of: "outbox", seq: db.lastInsertedRowID, sealed: envelope.sealed, db)
             envelopes.append(envelope.envelopeId)
         }
         inserted += try insertMappings(tenant: event.tenant, Array(mappings), now: event.receivedAt, envelopes: event.envelopes, db)
@@ -150,7 +151,7 @@ extension ParleyStore {
     /// Dead-letters this peer's expired rows that nobody holds a live lease on.
     private static func expireOutbox(tenant: String, peer: String, now: Int64, _ db: Database) throws -> [OutboxItem] {
         let rows = try Row.fetchAll(db.cachedStatement(sql: """
-            SELECT * FROM outbox
+            SELECT *, \(Schema.sealedColumn("outbox")) AS sealed FROM outbox
             WHERE tenant = ? AND peer = ? AND state IN ('pending', 'inflight') AND expires_at <= ?
               AND (state = 'pending' OR lease_until <= ?)
             ORDER BY seq
@@ -167,6 +168,15 @@ extension ParleyStore {
         return expired
     }
 
+    /// Stores a queue row's sealed bytes (`table`: `outbox` or `inbox`) beside the row just inserted (schema v5).
+    static func insertBody(of table: String, seq: Int64, sealed: Data, _ db: Database) throws {
+        // A seq can come back after retention deleted the newest row (no AUTOINCREMENT); its bytes went with it, and
+        // the upsert keeps a stray one from failing the insert.
+        try db.cachedStatement(sql: """
+            INSERT INTO \(table)_body (seq, sealed) VALUES (?, ?) ON CONFLICT (seq) DO UPDATE SET sealed = excluded.sealed
+            """).execute(arguments: [seq, sealed])
+    }
+
     static func outboxItem(_ row: Row) -> OutboxItem {
         OutboxItem(
             tenant: row["tenant"], envelopeId: row["envelope_id"], peer: row["peer"], conversation: row["conversation"],
@@ -177,7 +187,8 @@ extension ParleyStore {
 
     /// The columns ``outboxItem(_:from:)`` reads, in its order (positional reads skip the name lookups).
     static let outboxItemColumns = """
-        tenant, envelope_id, peer, conversation, sealed, canonical_id, created_at, expires_at, attempts, lease_lapsed, last_error
+        tenant, envelope_id, peer, conversation, \(Schema.sealedColumn("outbox")), canonical_id, created_at, expires_at, attempts,
+        lease_lapsed, last_error
         """
 
     static func outboxItem(_ row: Row, from i: Int) -> OutboxItem {
@@ -280,7 +291,9 @@ extension ParleyStore {
     /// One outbox row with its state (`pending`, `inflight`, `sent`, `dead`) and dead-letter reason.
     public func outboxEntry(tenant: String, envelopeId: Data) async throws(StoreError) -> OutboxEntry? {
         try await read("reading an outbox row") { db in
-            try Row.fetchOne(db.cachedStatement(sql: "SELECT * FROM outbox WHERE tenant = ? AND envelope_id = ?"), arguments: [tenant, envelopeId])
+            try Row.fetchOne(db.cachedStatement(sql: """
+                SELECT *, \(Schema.sealedColumn("outbox")) AS sealed FROM outbox WHERE tenant = ? AND envelope_id = ?
+                """), arguments: [tenant, envelopeId])
                 .map { row in OutboxEntry(item: Self.outboxItem(row), state: row["state"], deadReason: row["dead_reason"]) }
         }
     }

@@ -89,6 +89,7 @@ import Testing
         let first = try ParleyStore(path: dir.path())
         try await first.putKey(StoredKey(tenant: "a.example", kind: .userSecret, owner: "alice", keyId: "k1", material: Data([1]), createdAt: 1))
         // Roll the file back to what a v1 node wrote.
+        try await first.unsafeExecute(Self.rollBackV5)
         try await first.unsafeExecute(Self.rollBackV4)
         try await first.unsafeExecute(Self.rollBackV3)
         try await first.unsafeExecute("DROP INDEX key_material_by_id")
@@ -104,7 +105,18 @@ import Testing
         #expect(try await second.contactCount(tenant: "a.example") == 0)
     }
 
-    static let allMigrations = ["v1", "v2", "v3", "v4"]
+    static let allMigrations = ["v1", "v2", "v3", "v4", "v5"]
+
+    /// What a v4 node's file had instead of v5's body tables: the sealed bytes in the queue rows.
+    static let rollBackV5 = """
+        ALTER TABLE outbox ADD COLUMN sealed BLOB;
+        UPDATE outbox SET sealed = (SELECT b.sealed FROM outbox_body AS b WHERE b.seq = outbox.seq);
+        DROP TABLE outbox_body;
+        ALTER TABLE inbox ADD COLUMN sealed BLOB;
+        UPDATE inbox SET sealed = (SELECT b.sealed FROM inbox_body AS b WHERE b.seq = inbox.seq);
+        DROP TABLE inbox_body;
+        DELETE FROM grdb_migrations WHERE identifier = 'v5';
+        """
 
     /// What a v3 node's file had instead of v4's outbox columns: a delivery_state table (its v1 definition with v3's
     /// indexes), here filled from the outbox rows as a v3 node would have kept it.
@@ -137,6 +149,7 @@ import Testing
         _ = try await first.ingest(event("e1", envelopes: (1...5).map { envelope($0) }, mappings: messages))
         _ = try await first.markOutboxSent(tenant: "a.example", envelopeIds: [1, 2, 3].map { envelopeId($0) }, now: 2_000)
         _ = try await first.deadLetterOutbox(tenant: "a.example", [DeadLetter(envelopeId: envelopeId(4), reason: "expired")], now: 2_500)
+        try await first.unsafeExecute(Self.rollBackV5)
         try await first.unsafeExecute(Self.rollBackV4)
         // What receipts had done to a v3 node's records: 2 was read, 3 failed at the peer's app, 5 is still queued.
         try await first.unsafeExecute("""
@@ -162,6 +175,32 @@ import Testing
         #expect(try await second.deliveryRecords(tenant: "a.example", canonicalId: canonicalId(2)).map(\.status) == [.read])
     }
 
+    @Test func fileAtVersion4MovesEachRowsSealedBytesBesideItAndHandsThemOutAsBefore() async throws {
+        let dir = try TempDir()
+        let first = try ParleyStore(path: dir.path())
+        _ = try await first.ingest(event("e1", envelopes: (1...3).map { envelope($0) }))
+        _ = try await first.markOutboxSent(tenant: "a.example", envelopeIds: [envelopeId(1)], now: 2_000)
+        _ = try await first.receive(tenant: "a.example", origin: "b.example", transactionId: "t1",
+                                    envelopes: [InboundEnvelope(envelopeId: envelopeId(7), conversation: "c1", sealed: sealed(7))], now: 1_000)
+        try await first.unsafeExecute(Self.rollBackV5)
+        #expect(try await first.scalarTexts("SELECT count(*) FROM outbox WHERE sealed IS NOT NULL") == ["3"])
+        try first.close()
+
+        let second = try ParleyStore(path: dir.path())
+        defer { try? second.close() }
+        #expect(try await second.appliedMigrations() == Self.allMigrations)
+        #expect(try await second.scalarTexts("SELECT name FROM pragma_table_info('outbox') WHERE name = 'sealed'").isEmpty)
+        #expect(try await second.scalarTexts("SELECT name FROM pragma_table_info('inbox') WHERE name = 'sealed'").isEmpty)
+        #expect(try await second.outboxEntry(tenant: "a.example", envelopeId: envelopeId(1))?.item.sealed == sealed(1))
+        let claim = try await second.claimOutbox(tenant: "a.example", peer: "b.example", limit: 10, maxPerConversation: 10, leaseMillis: 1_000, now: 3_000)
+        #expect(claim.items.map(\.sealed) == [sealed(2), sealed(3)])
+        let inbox = try await second.claimInbox(tenant: "a.example", limit: 10, leaseMillis: 1_000, now: 3_000)
+        #expect(inbox.items.map(\.sealed) == [sealed(7)])
+        // Rows queued after the migration keep their bytes beside them too.
+        _ = try await second.ingest(event("e2", envelopes: [envelope(4)]))
+        #expect(try await second.outboxEntry(tenant: "a.example", envelopeId: envelopeId(4))?.item.sealed == sealed(4))
+    }
+
     /// What a v2 node's file had instead of v3's indexes.
     static let rollBackV3 = """
         DROP INDEX outbox_finished; CREATE INDEX outbox_state ON outbox (tenant, state, updated_at);
@@ -176,6 +215,7 @@ import Testing
         _ = try await first.ingest(event("e1", envelopes: [envelope(1)]))
         _ = try await first.ingest(event("e2", envelopes: [envelope(2)]))
         _ = try await first.markOutboxSent(tenant: "a.example", envelopeIds: [envelope(1).envelopeId], now: 2_000)
+        try await first.unsafeExecute(Self.rollBackV5)
         try await first.unsafeExecute(Self.rollBackV4)
         try await first.unsafeExecute(Self.rollBackV3)
         try first.close()

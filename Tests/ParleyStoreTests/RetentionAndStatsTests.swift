@@ -36,6 +36,11 @@ import Testing
         #expect(try await store.outboxEntry(tenant: tenant, envelopeId: envelopeId(3))?.item.sealed == sealed(3))
         #expect(try await store.outboxEntry(tenant: "x.example", envelopeId: envelopeId(5)) != nil)
         #expect(try await store.inboxDepth(tenant: tenant) == 1)
+        // The bytes live beside the rows (schema v5): none is left behind by a deleted or cleared row.
+        #expect(try await store.scalarTexts("SELECT count(*) FROM outbox_body WHERE seq NOT IN (SELECT seq FROM outbox)") == ["0"])
+        #expect(try await store.scalarTexts("SELECT count(*) FROM outbox_body") == ["3"])   // 3, 4 and 5
+        #expect(try await store.scalarTexts("SELECT count(*) FROM inbox_body WHERE seq NOT IN (SELECT seq FROM inbox)") == ["0"])
+        #expect(try await store.scalarTexts("SELECT count(*) FROM inbox_body") == ["1"])    // 11
 
         let again = try await store.purge(tenant: tenant, rowsBefore: 3_000, ciphertextBefore: 7_000)
         #expect(again == PurgeCounts())
