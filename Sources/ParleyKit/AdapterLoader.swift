@@ -45,6 +45,8 @@ public struct LoadedAdapter: Adapter {
     public let capabilities: AdapterCapabilities
     /// The library the adapter was loaded from.
     public let path: String
+    /// The ABI version negotiated with the library (one of ``parleyABIVersions``).
+    public let abiVersion: UInt32
     private let table: Table
 
     /// The table is written once by the adapter's entry point and only read afterwards; the adapter promises
@@ -53,7 +55,7 @@ public struct LoadedAdapter: Adapter {
         var raw: parley_adapter_v1_table
     }
 
-    fileprivate init(table: parley_adapter_v1_table, path: String) throws(AdapterLoadError) {
+    fileprivate init(table: parley_adapter_v1_table, path: String, abiVersion: UInt32) throws(AdapterLoadError) {
         let t = Table(raw: table)
         guard let nameFn = table.name, let describe = table.describe, table.decode != nil, table.encode != nil,
               table.decode_send_response != nil, table.free_buffer != nil
@@ -78,6 +80,7 @@ public struct LoadedAdapter: Adapter {
         }
         self.name = name
         self.path = path
+        self.abiVersion = abiVersion
         self.table = t
     }
 
@@ -133,9 +136,9 @@ public struct LoadedAdapter: Adapter {
 /// Loads adapter libraries with `dlopen(RTLD_NOW | RTLD_LOCAL)`. Libraries are never unloaded: an adapter's code
 /// must stay mapped as long as any of its values or buffers may be in use.
 public enum AdapterLoader {
-    /// Loads the adapter library at `path`.
-    /// - Parameter hostVersion: the ABI version to announce; tests pass another one to check the refusal.
-    public static func load(path: String, hostVersion: UInt32 = parleyABIVersion) throws(AdapterLoadError) -> LoadedAdapter {
+    /// Loads the adapter library at `path`, speaking the newest ABI version both sides know.
+    /// - Parameter hostVersions: the ABI versions to offer; tests pass others to check negotiation and refusal.
+    public static func load(path: String, hostVersions: ClosedRange<UInt32> = parleyABIVersions) throws(AdapterLoadError) -> LoadedAdapter {
         var isDirectory: ObjCBool = false
         guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory), !isDirectory.boolValue else {
             throw AdapterLoadError(.fileMissing, "no adapter library at \(path)")
@@ -150,24 +153,41 @@ public enum AdapterLoader {
             throw AdapterLoadError(.notAnAdapter,
                                    "\(path) is not a Parley adapter: it does not export \(parleyAdapterEntrySymbol) (\(reason))")
         }
-        let entry = unsafeBitCast(symbol, to: parley_adapter_v1_entry.self)
+        return try load(entry: unsafeBitCast(symbol, to: parley_adapter_v1_entry.self), path: path, hostVersions: hostVersions)
+    }
+
+    /// Negotiates with an adapter's entry point: offers the newest of `hostVersions`; when the adapter answers with
+    /// another version it speaks (older, say) that the host speaks too, offers that one instead.
+    static func load(entry: parley_adapter_v1_entry, path: String, hostVersions: ClosedRange<UInt32>) throws(AdapterLoadError) -> LoadedAdapter {
+        var offered = hostVersions.upperBound
         var table = parley_adapter_v1_table()
-        let status = entry(hostVersion, &table)
+        var status = entry(offered, &table)
+        if ParleyABIStatus(rawValue: status) == .abiMismatch, let theirs = table.abi_version?(table.context),
+           theirs != offered, hostVersions.contains(theirs) {
+            offered = theirs
+            table = parley_adapter_v1_table()
+            status = entry(offered, &table)
+        }
         switch ParleyABIStatus(rawValue: status) {
         case .ok:
             break
         case .abiMismatch:
             let theirs = table.abi_version.map { String($0(table.context)) } ?? "unknown"
             throw AdapterLoadError(.abiMismatch,
-                                   "\(path) speaks adapter ABI version \(theirs) but this host speaks \(hostVersion); rebuild the adapter with this Parley release")
+                                   "\(path) speaks adapter ABI version \(theirs) but this host speaks \(Self.describe(hostVersions)); rebuild the adapter with this Parley release")
         default:
             throw AdapterLoadError(.initializationFailed, "\(path): \(parleyAdapterEntrySymbol) failed with status \(status)")
         }
-        guard let abiVersion = table.abi_version?(table.context), abiVersion == hostVersion else {
+        guard let abiVersion = table.abi_version?(table.context), abiVersion == offered else {
             throw AdapterLoadError(.abiMismatch,
-                                   "\(path) reports an adapter ABI version other than this host's \(hostVersion)")
+                                   "\(path) reports an adapter ABI version other than the \(offered) it was offered")
         }
-        return try LoadedAdapter(table: table, path: path)
+        return try LoadedAdapter(table: table, path: path, abiVersion: abiVersion)
+    }
+
+    /// "2" or "1 to 2".
+    static func describe(_ versions: ClosedRange<UInt32>) -> String {
+        versions.count == 1 ? "\(versions.lowerBound)" : "\(versions.lowerBound) to \(versions.upperBound)"
     }
 }
 

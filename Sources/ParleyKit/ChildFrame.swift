@@ -76,11 +76,24 @@ extension UInt32 {
     }
 }
 
+/// The version a child speaks after a hello whose body is `body`: the host's (its newest) when the child speaks it,
+/// otherwise the child's newest (a host that cannot speak it refuses). A hello without a readable version came from
+/// a host that predates negotiation: version 1.
+func childABIVersion(forHello body: [UInt8]) -> UInt32 {
+    guard body.count == 4 else { return parleyOldestABIVersion }
+    let host = UInt32(bigEndian: body, at: 0)
+    return parleyABIVersions.contains(host) ? host : parleyABIVersion
+}
+
 /// The answer a child adapter gives to one request frame; shared by ``runChildAdapter(_:)`` and the tests.
-func childReply(to frame: ChildFrame, adapter: some Adapter) -> ChildFrame {
-    func reply<T: Encodable>(_ body: () throws(AdapterError) -> T) -> ChildFrame {
+/// `abiVersion`: the version negotiated by the hello (a hello answers with the version its own body asks for).
+func childReply(to frame: ChildFrame, adapter: some Adapter, abiVersion: UInt32 = parleyABIVersion) -> ChildFrame {
+    func reply<T: Encodable>(
+        encoded: (T) throws(AdapterError) -> [UInt8] = { (value: T) throws(AdapterError) in try ABICoding.encode(value) },
+        _ body: () throws(AdapterError) -> T
+    ) -> ChildFrame {
         do {
-            return ChildFrame(id: frame.id, op: .ok, body: try ABICoding.encode(try body()))
+            return ChildFrame(id: frame.id, op: .ok, body: try encoded(try body()))
         } catch {
             let bytes = (try? ABICoding.encode(error)) ?? Array(#"{"code":"adapter.internal","message":"unencodable error"}"#.utf8)
             return ChildFrame(id: frame.id, op: .error, body: bytes)
@@ -88,11 +101,14 @@ func childReply(to frame: ChildFrame, adapter: some Adapter) -> ChildFrame {
     }
     switch ChildFrame.Op(rawValue: frame.op) {
     case .hello:
-        return reply { AdapterHello(abiVersion: parleyABIVersion, name: adapter.name, capabilities: adapter.capabilities) }
+        let version = childABIVersion(forHello: frame.body)
+        return reply { AdapterHello(abiVersion: version, name: adapter.name, capabilities: adapter.capabilities) }
     case .decode:
         return reply { () throws(AdapterError) in try adapter.decode(frame.body) }
     case .encode:
-        return reply { () throws(AdapterError) in try adapter.encode(try ABICoding.decodeEvent(frame.body)) }
+        return reply(encoded: { ABICoding.encodeRequests($0, abiVersion: abiVersion) }) { () throws(AdapterError) in
+            try adapter.encode(try ABICoding.decodeEvent(frame.body))
+        }
     case .decodeSendResponse:
         return reply { () throws(AdapterError) -> SendOutcome in
             guard frame.body.count >= 4 else {
@@ -127,6 +143,7 @@ public func runChildAdapter(_ adapter: some Adapter) -> Never {
     }
     _ = fcntl(output, F_SETFD, FD_CLOEXEC)
     _ = dup2(2, 1)
+    var abiVersion = parleyOldestABIVersion
     while true {
         var prefix = [UInt8](repeating: 0, count: 4)
         guard readFully(input, &prefix) else { exit(0) }
@@ -137,7 +154,8 @@ public func runChildAdapter(_ adapter: some Adapter) -> Never {
         }
         var rest = [UInt8](repeating: 0, count: length)
         guard readFully(input, &rest), let frame = ChildFrame.parse(rest: rest) else { exit(0) }
-        let answer = childReply(to: frame, adapter: adapter).encoded
+        if frame.op == ChildFrame.Op.hello.rawValue { abiVersion = childABIVersion(forHello: frame.body) }
+        let answer = childReply(to: frame, adapter: adapter, abiVersion: abiVersion).encoded
         guard writeFully(output, answer) else { exit(0) }
     }
 }

@@ -29,6 +29,9 @@ public final class ChildProcessAdapter: Adapter {
 
     public let name: String
     public let capabilities: AdapterCapabilities
+    /// The ABI version the child answered the handshake with (one of ``parleyABIVersions``); a restarted child
+    /// must answer the same.
+    public let abiVersion: UInt32
     /// The program and its arguments; the program is looked up in `PATH` when it has no slash.
     public let command: [String]
     public let callTimeout: Duration
@@ -78,11 +81,12 @@ public final class ChildProcessAdapter: Adapter {
             Self.kill(child)
             throw AdapterLoadError(.launchFailed, "adapter command \(command.joined(separator: " ")): \(error.message)")
         }
-        guard hello.abiVersion == parleyABIVersion else {
+        guard parleyABIVersions.contains(hello.abiVersion) else {
             Self.kill(child)
             throw AdapterLoadError(.abiMismatch,
-                                   "adapter command \(program) speaks adapter ABI version \(hello.abiVersion) but this host speaks \(parleyABIVersion)")
+                                   "adapter command \(program) speaks adapter ABI version \(hello.abiVersion) but this host speaks \(AdapterLoader.describe(parleyABIVersions))")
         }
+        self.abiVersion = hello.abiVersion
         self.name = hello.name
         self.capabilities = hello.capabilities
         self.state = Mutex(State(child: child, nextRequestID: 2))
@@ -179,10 +183,10 @@ public final class ChildProcessAdapter: Adapter {
                 throw error
             }
             s.nextRequestID = id
-            guard hello.name == name, hello.abiVersion == parleyABIVersion else {
+            guard hello.name == name, hello.abiVersion == abiVersion else {
                 Self.kill(child)
                 throw AdapterError(.internalFailure,
-                                   "the restarted child calls itself \(hello.name) (ABI \(hello.abiVersion)), not \(name) (ABI \(parleyABIVersion))")
+                                   "the restarted child calls itself \(hello.name) (ABI \(hello.abiVersion)), not \(name) (ABI \(abiVersion))")
             }
             s.child = child
             s.restarts += 1

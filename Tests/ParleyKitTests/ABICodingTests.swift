@@ -177,4 +177,28 @@ import Testing
             #expect(try ABICoding.decode(SendOutcome.self, from: Array(try JSONEncoder().encode(outcome)), what: "send outcome") == outcome)
         }
     }
+
+    @Test func binaryRequestListsRoundTripWithAnyBytes() throws {
+        let requests = [
+            NativeRequest(method: "POST", path: "/v1/messages?x=ä", contentType: "application/json", body: Array(0...255)),
+            NativeRequest(method: "DELETE", path: "/m/1", contentType: "", body: []),
+        ]
+        let bytes = ABICoding.encodeRequestList(requests)
+        #expect(bytes.starts(with: ABICoding.requestListMagic))
+        #expect(try ABICoding.decodeRequests(bytes, what: "requests") == requests)
+        #expect(try ABICoding.decodeRequests(ABICoding.encodeRequestList([]), what: "requests") == [])
+    }
+
+    @Test func aBrokenBinaryRequestListIsAnErrorNotACrash() throws {
+        let good = ABICoding.encodeRequestList([NativeRequest(path: "/p", body: Array("{}".utf8))])
+        var cases: [[UInt8]] = (0..<good.count).map { Array(good.prefix($0)) }.filter { $0.first == 0 }   // every truncation
+        cases.append(good + [0])                                                     // trailing byte
+        cases.append(ABICoding.requestListMagic + [0xFF, 0xFF, 0xFF, 0xFF])          // a count far beyond the bytes
+        var badUTF8 = ABICoding.requestListMagic + [0, 0, 0, 1, 0, 0, 0, 1, 0xFF]
+        badUTF8 += [0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0]
+        cases.append(badUTF8)                                                        // a method that is not UTF-8
+        for bytes in cases {
+            #expect(throws: AdapterError.self, "\(bytes)") { try ABICoding.decodeRequests(bytes, what: "requests") }
+        }
+    }
 }

@@ -114,4 +114,35 @@ import ExampleAdapter
         let unknown = childReply(to: ChildFrame(id: 8, rawOp: 0x42, body: []), adapter: ExampleAdapter())
         #expect(unknown.op == ChildFrame.Op.error.rawValue)
     }
+
+    @Test func aChildAnswersTheHelloWithTheVersionItWillSpeak() throws {
+        func answer(_ body: [UInt8]) throws -> UInt32 {
+            let reply = childReply(to: ChildFrame(id: 1, op: .hello, body: body), adapter: ExampleAdapter())
+            return try ABICoding.decode(AdapterHello.self, from: reply.body, what: "hello").abiVersion
+        }
+        #expect(try answer([0, 0, 0, 2]) == 2)
+        #expect(try answer([0, 0, 0, 1]) == 1, "an older host is served its own version")
+        #expect(try answer([0, 0, 0, 9]) == parleyABIVersion, "a newer host is told the newest the child speaks")
+        #expect(try answer([]) == 1, "a hello without a version is from a host that predates negotiation")
+    }
+
+    @Test func aChildAnswersEncodeInTheNegotiatedForm() throws {
+        let event = try #require(try ExampleAdapter().decode(try TestPaths.fixture("text.json")).first)
+        let request = ChildFrame(id: 3, op: .encode, body: try ABICoding.encode(event))
+        let binary = childReply(to: request, adapter: ExampleAdapter(), abiVersion: 2)
+        #expect(binary.body.starts(with: ABICoding.requestListMagic))
+        let json = childReply(to: request, adapter: ExampleAdapter(), abiVersion: 1)
+        #expect(json.body.first == UInt8(ascii: "["))
+        let expected = try ExampleAdapter().encode(event)
+        #expect(try ABICoding.decodeRequests(binary.body, what: "requests") == expected)
+        #expect(try ABICoding.decodeRequests(json.body, what: "requests") == expected)
+    }
+
+    @Test func theExampleChildIsSpokenToInTheNewestVersion() throws {
+        let child = try ChildProcessAdapter(command: [TestPaths.exampleChild])
+        defer { child.terminate() }
+        #expect(child.abiVersion == parleyABIVersion)
+        let event = try #require(try ExampleAdapter().decode(try TestPaths.fixture("text.json")).first)
+        #expect(try child.encode(event) == (try ExampleAdapter().encode(event)))
+    }
 }

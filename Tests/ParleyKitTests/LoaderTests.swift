@@ -5,9 +5,9 @@ import Testing
 import ExampleAdapter
 
 @Suite struct LoaderTests {
-    private func loadError(_ path: String, hostVersion: UInt32 = parleyABIVersion) -> AdapterLoadError? {
+    private func loadError(_ path: String, hostVersions: ClosedRange<UInt32> = parleyABIVersions) -> AdapterLoadError? {
         do {
-            _ = try AdapterLoader.load(path: path, hostVersion: hostVersion)
+            _ = try AdapterLoader.load(path: path, hostVersions: hostVersions)
             return nil
         } catch {
             return error
@@ -42,20 +42,82 @@ import ExampleAdapter
         #expect(loadError(dir)?.code == .fileMissing)
     }
 
-    @Test func anotherHostVersionIsRefusedNamingBothVersions() {
-        let error = loadError(TestPaths.exampleLibrary, hostVersion: 2)
+    @Test func aHostSpeakingOnlyVersionsTheAdapterDoesNotIsRefusedNamingBoth() {
+        let error = loadError(TestPaths.exampleLibrary, hostVersions: 3...3)
         #expect(error?.code == .abiMismatch)
-        #expect(error?.message.contains("version 1") == true)
-        #expect(error?.message.contains("speaks 2") == true)
+        #expect(error?.message.contains("version 2") == true, "\(String(describing: error))")
+        #expect(error?.message.contains("speaks 3") == true)
     }
 
-    @Test func exportRefusesAnotherVersionButStillSaysItsOwn() {
+    @Test func exportRefusesAnotherVersionButStillSaysItsNewest() {
         var table = parley_adapter_v1_table()
         let status = withUnsafeMutableBytes(of: &table) { parleyExport(ExampleAdapter(), hostVersion: 99, into: $0.baseAddress) }
         #expect(status == ParleyABIStatus.abiMismatch.rawValue)
-        #expect(table.abi_version?(table.context) == 1)
+        #expect(table.abi_version?(table.context) == parleyABIVersion)
         #expect(table.decode == nil, "no functions are handed to a host of another version")
         #expect(parleyExport(ExampleAdapter(), hostVersion: 1, into: nil) == ParleyABIStatus.badArgument.rawValue)
+    }
+
+    /// A sample event the example adapter encodes into one request.
+    private func sampleEvent() throws -> BridgeEvent {
+        try #require(try ExampleAdapter().decode(try TestPaths.fixture("text.json")).first)
+    }
+
+    /// What `encode` hands back through a table filled for `hostVersion`, as raw bytes.
+    private func rawEncode(_ event: BridgeEvent, hostVersion: UInt32) throws -> [UInt8] {
+        var table = parley_adapter_v1_table()
+        let status = withUnsafeMutableBytes(of: &table) { parleyExport(ExampleAdapter(), hostVersion: hostVersion, into: $0.baseAddress) }
+        #expect(status == ParleyABIStatus.ok.rawValue)
+        #expect(table.abi_version?(table.context) == hostVersion)
+        let input = try ABICoding.encode(event)
+        var out: UnsafeMutablePointer<UInt8>? = nil
+        var length = 0
+        let encoded = input.withUnsafeBufferPointer { table.encode?(table.context, $0.baseAddress, $0.count, &out, &length) }
+        #expect(encoded == ParleyABIStatus.ok.rawValue)
+        defer { table.free_buffer?(table.context, out, length) }
+        return out.map { Array(UnsafeBufferPointer(start: $0, count: length)) } ?? []
+    }
+
+    @Test func requestsCrossAsABinaryListInVersion2AndAsJSONInVersion1() throws {
+        let event = try sampleEvent()
+        let expected = try ExampleAdapter().encode(event)
+        let binary = try rawEncode(event, hostVersion: 2)
+        #expect(binary.starts(with: ABICoding.requestListMagic))
+        #expect(try ABICoding.decodeRequests(binary, what: "request list") == expected)
+        let json = try rawEncode(event, hostVersion: 1)
+        #expect(json.first == UInt8(ascii: "["))
+        #expect(try ABICoding.decodeRequests(json, what: "request list") == expected)
+    }
+
+    @Test func aCurrentHostAndAdapterSpeakTheNewestVersion() throws {
+        let loaded = try AdapterLoader.load(path: TestPaths.exampleLibrary)
+        #expect(loaded.abiVersion == parleyABIVersion)
+        let event = try sampleEvent()
+        #expect(try loaded.encode(event) == (try ExampleAdapter().encode(event)))
+    }
+
+    @Test func aHostThatSpeaksOnlyVersion1IsServedVersion1() throws {
+        let loaded = try AdapterLoader.load(path: TestPaths.exampleLibrary, hostVersions: 1...1)
+        #expect(loaded.abiVersion == 1)
+        let event = try sampleEvent()
+        #expect(try loaded.encode(event) == (try ExampleAdapter().encode(event)))
+    }
+
+    @Test func anAdapterBuiltForVersion1IsLoadedInVersion1() throws {
+        // What a version-1 ParleyKit's export does: anything but 1 is refused, naming 1.
+        let versionOneOnly: parley_adapter_v1_entry = { hostVersion, table in
+            guard hostVersion == 1 else {
+                table?.pointee.struct_size = UInt32(MemoryLayout<parley_adapter_v1_table>.size)
+                table?.pointee.abi_version = { _ in 1 }
+                return ParleyABIStatus.abiMismatch.rawValue
+            }
+            return parleyExport(ExampleAdapter(), hostVersion: 1, into: UnsafeMutableRawPointer(table))
+        }
+        let loaded = try AdapterLoader.load(entry: versionOneOnly, path: "v1-only", hostVersions: parleyABIVersions)
+        #expect(loaded.abiVersion == 1)
+        let event = try sampleEvent()
+        #expect(try loaded.encode(event) == (try ExampleAdapter().encode(event)))
+        #expect(try loaded.decode(try TestPaths.fixture("text.json")) == (try ExampleAdapter().decode(try TestPaths.fixture("text.json"))))
     }
 
     @Test func registryRefusesASecondAdapterWithTheSameName() throws {

@@ -1,5 +1,5 @@
 /*
- * parley_adapter.h — the Parley adapter ABI, version 1.
+ * parley_adapter.h — the Parley adapter ABI, version 2 (hosts and adapters also speak version 1).
  *
  * An adapter is a shared library that exports one C function, `parley_adapter_v1`, which fills a table of
  * C function pointers. Only bytes cross this boundary: UTF-8 JSON in the Codable form of Parley's Swift types
@@ -10,6 +10,12 @@
  * Memory: every output buffer is allocated by the adapter and must be released with the table's
  * `free_buffer`, never with the host's `free`. Input buffers belong to the caller and are only read during
  * the call. Every function is safe to call from several threads at once.
+ *
+ * Version 2 differs from version 1 in one place: `encode` answers with a binary request list instead of
+ * [NativeRequest] as JSON, so request bodies cross as raw bytes (see docs/ABI.md, "Binary request list").
+ * The version is negotiated: the host passes the newest version it speaks; an adapter serves exactly that
+ * version when it speaks it and otherwise reports its own newest with PARLEY_STATUS_ABI_MISMATCH, and the host
+ * tries again with that version if it speaks it too.
  *
  * Errors: functions return a `parley_status`. On PARLEY_STATUS_ADAPTER_ERROR the output buffer holds an
  * AdapterError as JSON: {"code":"adapter.malformed_payload","message":"..."}.
@@ -26,8 +32,11 @@
 extern "C" {
 #endif
 
-/** The ABI version this header describes. A host passes it to `parley_adapter_v1`. */
-#define PARLEY_ABI_VERSION 1u
+/** The newest ABI version this header describes. A host passes the newest it speaks to `parley_adapter_v1`. */
+#define PARLEY_ABI_VERSION 2u
+
+/** The oldest ABI version still described here (version 1: requests as JSON). */
+#define PARLEY_ABI_OLDEST_VERSION 1u
 
 /** The name of the one symbol an adapter library exports. */
 #define PARLEY_ADAPTER_ENTRY_SYMBOL "parley_adapter_v1"
@@ -59,7 +68,7 @@ typedef struct parley_adapter_v1_table {
     /** Opaque adapter state, passed back to every function below. */
     void *context;
 
-    /** The ABI version the adapter implements (PARLEY_ABI_VERSION of its header). */
+    /** The ABI version the adapter serves this host (after a mismatch: the newest it speaks). */
     uint32_t (*abi_version)(void *context);
     /** The adapter's unique short name, UTF-8 without a terminator (e.g. "whatsapp"). */
     int32_t (*name)(void *context, uint8_t **out, size_t *out_len);
@@ -67,7 +76,8 @@ typedef struct parley_adapter_v1_table {
     int32_t (*describe)(void *context, uint8_t **out, size_t *out_len);
     /** A native webhook body → [BridgeEvent] as JSON. */
     int32_t (*decode)(void *context, const uint8_t *payload, size_t payload_len, uint8_t **out, size_t *out_len);
-    /** A BridgeEvent as JSON → [NativeRequest] as JSON. */
+    /** A BridgeEvent as JSON → the requests to send: [NativeRequest] as JSON (version 1) or a binary request
+     *  list (version 2). */
     int32_t (*encode)(void *context, const uint8_t *event_json, size_t event_len, uint8_t **out, size_t *out_len);
     /** An HTTP status and response body from the native send API → SendOutcome as JSON. */
     int32_t (*decode_send_response)(void *context, int32_t http_status, const uint8_t *body, size_t body_len,
@@ -79,7 +89,8 @@ typedef struct parley_adapter_v1_table {
 /**
  * The entry point every adapter exports. The host passes its ABI version and a zeroed table.
  * Returns PARLEY_STATUS_OK and fills `out`; PARLEY_STATUS_ABI_MISMATCH (with at least `struct_size` and
- * `abi_version` filled so the host can report both versions) when it cannot serve that host version; or
+ * `abi_version` filled, the latter answering the newest version the adapter speaks, so the host can try that
+ * version or report both) when it cannot serve that host version; or
  * PARLEY_STATUS_BAD_ARGUMENT when `out` is NULL.
  */
 typedef int32_t (*parley_adapter_v1_entry)(uint32_t host_abi_version, parley_adapter_v1_table *out);
