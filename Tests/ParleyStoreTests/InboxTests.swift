@@ -115,6 +115,38 @@ import Testing
         #expect(throws: StoreError.self) { try ParleyStore.validate(InboxDelivery(key: key2, nativeId: "")) }
     }
 
+    @Test func aBatchOfDeliveriesTellsForEachWhetherItChangedTheRowAndWritesEachMappingOnce() async throws {
+        let dir = try TempDir()
+        let store = try ParleyStore(path: dir.path())
+        defer { try? store.close() }
+        // 150 rows: the records go out in chunks of 64, 64, 16 and 8 (the last padded), past every chunk size.
+        _ = try await store.receive(tenant: tenant, origin: "a.example", transactionId: "t1",
+                                    envelopes: (1...150).map { inbound($0, conversation: "c\($0 % 7)") }, now: 1_000)
+        let key = { (n: Int) in InboxKey(origin: "a.example", envelopeId: envelopeId(n)) }
+        func mappings(_ n: Int) -> [IdMapping] {
+            [IdMapping(app: "messenger", conversation: "psid-\(n % 7)", nativeId: "m_\(n)", canonicalId: canonicalId(n)),
+             IdMapping(app: "messenger", conversation: "psid-\(n % 7)", nativeId: "in@\(n)|m_\(n)", canonicalId: canonicalId(n))]
+        }
+        _ = try await store.markDelivered(tenant: tenant, key: key(5), nativeId: "m_5-earlier", now: 1_050)
+        var deliveries = (1...140).map { InboxDelivery(key: key($0), nativeId: "m_\($0)", mappings: mappings($0)) }
+        deliveries.insert(InboxDelivery(key: key(7), nativeId: "m_7-twice", mappings: mappings(7)), at: 20)   // named twice
+        deliveries.append(InboxDelivery(key: InboxKey(origin: "z.example", envelopeId: envelopeId(1)), nativeId: "m_z"))  // no such row
+        let changed = try await store.markDeliveredEach(tenant: tenant, deliveries, now: 1_100)
+        let expected = deliveries.enumerated().map { index, delivery in
+            delivery.key.origin == "a.example" && delivery.key != key(5) && !(delivery.key == key(7) && index == 20)
+        }
+        #expect(changed == expected)
+        #expect(try await store.inboxEntry(tenant: tenant, key: key(7))?.nativeId == "m_7", "the first record of a row wins")
+        #expect(try await store.inboxEntry(tenant: tenant, key: key(5))?.nativeId == "m_5-earlier", "a finished row stays as it was")
+        #expect(try await store.inboxEntry(tenant: tenant, key: key(140))?.state == "delivered")
+        #expect(try await store.inboxEntry(tenant: tenant, key: key(141))?.state == "pending")
+        // Each changed row's two mappings, once; none for the rows that did not change.
+        #expect(try await store.scalarTexts("SELECT count(*) FROM id_map") == ["\(2 * 139)"])
+        #expect(try await store.canonicalId(tenant: tenant, app: "messenger", conversation: "psid-3", nativeId: "m_3") == canonicalId(3))
+        #expect(try await store.canonicalId(tenant: tenant, app: "messenger", conversation: "psid-5", nativeId: "m_5") == nil)
+        #expect(try await store.nativeIds(tenant: tenant, canonicalId: canonicalId(140)).map(\.nativeId).sorted() == ["in@140|m_140", "m_140"])
+    }
+
     @Test func aRowClaimedBeforeACrashComesBackWithItsAttemptCount() async throws {
         let dir = try TempDir()
         var store = try ParleyStore(path: dir.path())
