@@ -61,7 +61,7 @@ extension ParleyStore {
             for envelope in envelopes {
                 try insert.execute(arguments: [tenant, origin, envelope.envelopeId, envelope.conversation, now, now, now])
                 let accepted = db.changesCount > 0
-                if accepted { try Self.insertBody(of: "inbox", seq: db.lastInsertedRowID, sealed: envelope.sealed, db) }
+                if accepted { try Self.insertBody(of: .inbox, seq: db.lastInsertedRowID, sealed: envelope.sealed, db) }
                 outcomes.append(.init(envelopeId: envelope.envelopeId, acceptance: accepted ? .accepted : .duplicate))
             }
             return ReceiveResult(transactionWasNew: transactionWasNew, outcomes: outcomes)

@@ -87,7 +87,7 @@ extension ParleyStore {
                 envelope.createdAt, envelope.expiresAt, envelope.nextAttemptAt, event.receivedAt,
             ])
             guard db.changesCount > 0 else { continue }
-            try insertBody(of: "outbox", seq: db.lastInsertedRowID, sealed: envelope.sealed, db)
+            try insertBody(of: .outbox, seq: db.lastInsertedRowID, sealed: envelope.sealed, db)
             envelopes.append(envelope.envelopeId)
         }
         inserted += try insertMappings(tenant: event.tenant, Array(mappings), now: event.receivedAt, envelopes: event.envelopes, db)
@@ -169,12 +169,28 @@ extension ParleyStore {
     }
 
     /// Stores a queue row's sealed bytes (`table`: `outbox` or `inbox`) beside the row just inserted (schema v5).
-    static func insertBody(of table: String, seq: Int64, sealed: Data, _ db: Database) throws {
-        // A seq can come back after retention deleted the newest row (no AUTOINCREMENT); its bytes went with it, and
-        // the upsert keeps a stray one from failing the insert.
-        try db.cachedStatement(sql: """
-            INSERT INTO \(table)_body (seq, sealed) VALUES (?, ?) ON CONFLICT (seq) DO UPDATE SET sealed = excluded.sealed
-            """).execute(arguments: [seq, sealed])
+    static func insertBody(of table: QueueTable, seq: Int64, sealed: Data, _ db: Database) throws {
+        try db.cachedStatement(sql: table.insertBodySQL).execute(arguments: [seq, sealed])
+    }
+
+    /// The two queues whose rows keep their sealed bytes in a `_body` table.
+    enum QueueTable {
+        case outbox, inbox
+
+        // Spelled out once each, so the hot path does not build the SQL per row. A seq can come back after retention
+        // deleted the newest row (no AUTOINCREMENT); its bytes went with it, and the upsert keeps a stray one from
+        // failing the insert.
+        var insertBodySQL: String {
+            switch self {
+            case .outbox: Self.outboxSQL
+            case .inbox: Self.inboxSQL
+            }
+        }
+
+        private static let outboxSQL =
+            "INSERT INTO outbox_body (seq, sealed) VALUES (?, ?) ON CONFLICT (seq) DO UPDATE SET sealed = excluded.sealed"
+        private static let inboxSQL =
+            "INSERT INTO inbox_body (seq, sealed) VALUES (?, ?) ON CONFLICT (seq) DO UPDATE SET sealed = excluded.sealed"
     }
 
     static func outboxItem(_ row: Row) -> OutboxItem {

@@ -197,6 +197,14 @@ public final class ParleyStore: Sendable {
         }
     }
 
+    /// The opcodes SQLite compiles `sql` to (tests: that a hot statement builds no temporary table). On the writer,
+    /// since `sql` may be a write; `EXPLAIN` runs nothing.
+    func bytecode(_ sql: String) async throws(StoreError) -> [String] {
+        try await write("explaining a statement", synced: false) { db in
+            try Row.fetchAll(db, sql: "EXPLAIN \(sql)").map { row in Self.text(row["opcode"]) }
+        }
+    }
+
     /// Runs raw SQL in a write transaction (tests only: to simulate files from other versions).
     func unsafeExecute(_ sql: String) async throws(StoreError) {
         try await write("running raw SQL") { db in try db.execute(sql: sql) }

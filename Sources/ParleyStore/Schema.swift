@@ -20,6 +20,9 @@ enum Schema {
         migrator.registerMigration("v5") { db in
             try db.execute(sql: v5)
         }
+        migrator.registerMigration("v6") { db in
+            try db.execute(sql: v6)
+        }
         return migrator
     }()
 
@@ -234,6 +237,83 @@ enum Schema {
         ALTER TABLE inbox DROP COLUMN sealed;
         """
 
+    /// The queue tables again, with their state checks spelled as comparisons. SQLite evaluates `x IN (a, b, c)` with
+    /// more than two constants by building a temporary table, once per statement execution; in a CHECK that meant
+    /// one or two temporary tables for every queue row inserted and every state change (claim, sent, delivered). A
+    /// CHECK cannot be altered in place, so each table is copied into its new form, with the same rows, `seq`s and
+    /// indexes (the `_body` tables are keyed by `seq` and stay as they are).
+    static let v6 = """
+        CREATE TABLE outbox_v6 (
+            seq             INTEGER PRIMARY KEY,
+            tenant          TEXT    NOT NULL,
+            envelope_id     BLOB    NOT NULL,
+            peer            TEXT    NOT NULL,
+            conversation    TEXT    NOT NULL,
+            canonical_id    BLOB,
+            state           TEXT    NOT NULL
+                CHECK (state = 'pending' OR state = 'inflight' OR state = 'sent' OR state = 'dead'),
+            attempts        INTEGER NOT NULL DEFAULT 0,
+            created_at      INTEGER NOT NULL,
+            expires_at      INTEGER NOT NULL,
+            next_attempt_at INTEGER NOT NULL,
+            lease_until     INTEGER,
+            lease_token     TEXT,
+            lease_lapsed    INTEGER NOT NULL DEFAULT 0,
+            last_error      TEXT,
+            dead_reason     TEXT,
+            updated_at      INTEGER NOT NULL,
+            receipt_status  TEXT
+                CHECK (receipt_status = 'queued' OR receipt_status = 'sent' OR receipt_status = 'delivered'
+                       OR receipt_status = 'read' OR receipt_status = 'failed'),
+            receipt_reason  TEXT,
+            receipt_at      INTEGER,
+            UNIQUE (tenant, envelope_id)
+        );
+        INSERT INTO outbox_v6 (seq, tenant, envelope_id, peer, conversation, canonical_id, state, attempts, created_at,
+                               expires_at, next_attempt_at, lease_until, lease_token, lease_lapsed, last_error,
+                               dead_reason, updated_at, receipt_status, receipt_reason, receipt_at)
+            SELECT seq, tenant, envelope_id, peer, conversation, canonical_id, state, attempts, created_at,
+                   expires_at, next_attempt_at, lease_until, lease_token, lease_lapsed, last_error,
+                   dead_reason, updated_at, receipt_status, receipt_reason, receipt_at
+            FROM outbox;
+        DROP TABLE outbox;
+        ALTER TABLE outbox_v6 RENAME TO outbox;
+        CREATE INDEX outbox_live ON outbox (tenant, peer, conversation, seq, state, next_attempt_at, lease_until, expires_at)
+            WHERE state IN ('pending', 'inflight');
+        CREATE INDEX outbox_finished ON outbox (tenant, updated_at) WHERE state IN ('sent', 'dead');
+
+        CREATE TABLE inbox_v6 (
+            seq             INTEGER PRIMARY KEY,
+            tenant          TEXT    NOT NULL,
+            origin          TEXT    NOT NULL,
+            envelope_id     BLOB    NOT NULL,
+            conversation    TEXT    NOT NULL,
+            state           TEXT    NOT NULL
+                CHECK (state = 'pending' OR state = 'inflight' OR state = 'delivered' OR state = 'failed'),
+            attempts        INTEGER NOT NULL DEFAULT 0,
+            received_at     INTEGER NOT NULL,
+            next_attempt_at INTEGER NOT NULL,
+            lease_until     INTEGER,
+            lease_token     TEXT,
+            lease_lapsed    INTEGER NOT NULL DEFAULT 0,
+            last_error      TEXT,
+            fail_reason     TEXT,
+            native_id       TEXT,
+            updated_at      INTEGER NOT NULL,
+            UNIQUE (tenant, origin, envelope_id)
+        );
+        INSERT INTO inbox_v6 (seq, tenant, origin, envelope_id, conversation, state, attempts, received_at, next_attempt_at,
+                              lease_until, lease_token, lease_lapsed, last_error, fail_reason, native_id, updated_at)
+            SELECT seq, tenant, origin, envelope_id, conversation, state, attempts, received_at, next_attempt_at,
+                   lease_until, lease_token, lease_lapsed, last_error, fail_reason, native_id, updated_at
+            FROM inbox;
+        DROP TABLE inbox;
+        ALTER TABLE inbox_v6 RENAME TO inbox;
+        CREATE INDEX inbox_live ON inbox (tenant, origin, conversation, seq, state, next_attempt_at, lease_until)
+            WHERE state IN ('pending', 'inflight');
+        CREATE INDEX inbox_finished ON inbox (tenant, updated_at) WHERE state IN ('delivered', 'failed');
+        """
+
     /// A queue row's sealed bytes (`outbox` or `inbox`), as a column expression for the row's own queries.
     static func sealedColumn(_ table: String) -> String {
         "(SELECT body.sealed FROM \(table)_body AS body WHERE body.seq = \(table).seq)"
@@ -243,7 +323,7 @@ enum Schema {
     /// `delivered`, `read` or `failed` outranks the row's state; otherwise a dead row is `failed`, a sent one (or one a
     /// caller recorded as sent) `sent`, a live one `queued`.
     static let deliveryStatusSQL = """
-        CASE WHEN receipt_status IN ('delivered', 'read', 'failed') THEN receipt_status
+        CASE WHEN receipt_status = 'delivered' OR receipt_status = 'read' OR receipt_status = 'failed' THEN receipt_status
              WHEN state = 'dead' THEN 'failed'
              WHEN state = 'sent' OR receipt_status = 'sent' THEN 'sent'
              ELSE 'queued' END

@@ -89,6 +89,7 @@ import Testing
         let first = try ParleyStore(path: dir.path())
         try await first.putKey(StoredKey(tenant: "a.example", kind: .userSecret, owner: "alice", keyId: "k1", material: Data([1]), createdAt: 1))
         // Roll the file back to what a v1 node wrote.
+        try await first.unsafeExecute(Self.rollBackV6)
         try await first.unsafeExecute(Self.rollBackV5)
         try await first.unsafeExecute(Self.rollBackV4)
         try await first.unsafeExecute(Self.rollBackV3)
@@ -105,7 +106,23 @@ import Testing
         #expect(try await second.contactCount(tenant: "a.example") == 0)
     }
 
-    static let allMigrations = ["v1", "v2", "v3", "v4", "v5"]
+    static let allMigrations = ["v1", "v2", "v3", "v4", "v5", "v6"]
+
+    /// What a v5 node's file had instead of v6's queue tables: the same tables with their state checks as `IN` lists
+    /// (v6's own rebuild, run with the old checks).
+    static let rollBackV6 = Schema.v6
+        .replacingOccurrences(of: "_v6", with: "_v5")
+        .replacingOccurrences(
+            of: "CHECK (state = 'pending' OR state = 'inflight' OR state = 'sent' OR state = 'dead')",
+            with: "CHECK (state IN ('pending', 'inflight', 'sent', 'dead'))")
+        .replacingOccurrences(
+            of: "CHECK (receipt_status = 'queued' OR receipt_status = 'sent' OR receipt_status = 'delivered'\n"
+                + "               OR receipt_status = 'read' OR receipt_status = 'failed')",
+            with: "CHECK (receipt_status IN ('queued', 'sent', 'delivered', 'read', 'failed'))")
+        .replacingOccurrences(
+            of: "CHECK (state = 'pending' OR state = 'inflight' OR state = 'delivered' OR state = 'failed')",
+            with: "CHECK (state IN ('pending', 'inflight', 'delivered', 'failed'))")
+        + "DELETE FROM grdb_migrations WHERE identifier = 'v6';"
 
     /// What a v4 node's file had instead of v5's body tables: the sealed bytes in the queue rows.
     static let rollBackV5 = """
@@ -149,6 +166,7 @@ import Testing
         _ = try await first.ingest(event("e1", envelopes: (1...5).map { envelope($0) }, mappings: messages))
         _ = try await first.markOutboxSent(tenant: "a.example", envelopeIds: [1, 2, 3].map { envelopeId($0) }, now: 2_000)
         _ = try await first.deadLetterOutbox(tenant: "a.example", [DeadLetter(envelopeId: envelopeId(4), reason: "expired")], now: 2_500)
+        try await first.unsafeExecute(Self.rollBackV6)
         try await first.unsafeExecute(Self.rollBackV5)
         try await first.unsafeExecute(Self.rollBackV4)
         // What receipts had done to a v3 node's records: 2 was read, 3 failed at the peer's app, 5 is still queued.
@@ -182,6 +200,7 @@ import Testing
         _ = try await first.markOutboxSent(tenant: "a.example", envelopeIds: [envelopeId(1)], now: 2_000)
         _ = try await first.receive(tenant: "a.example", origin: "b.example", transactionId: "t1",
                                     envelopes: [InboundEnvelope(envelopeId: envelopeId(7), conversation: "c1", sealed: sealed(7))], now: 1_000)
+        try await first.unsafeExecute(Self.rollBackV6)
         try await first.unsafeExecute(Self.rollBackV5)
         #expect(try await first.scalarTexts("SELECT count(*) FROM outbox WHERE sealed IS NOT NULL") == ["3"])
         try first.close()
@@ -201,6 +220,61 @@ import Testing
         #expect(try await second.outboxEntry(tenant: "a.example", envelopeId: envelopeId(4))?.item.sealed == sealed(4))
     }
 
+    @Test func fileAtVersion5RebuildsItsQueuesWithTheSameRowsBytesAndIndexes() async throws {
+        let dir = try TempDir()
+        let first = try ParleyStore(path: dir.path())
+        _ = try await first.ingest(event("e1", envelopes: (1...3).map { envelope($0) }))
+        _ = try await first.markOutboxSent(tenant: "a.example", envelopeIds: [envelopeId(1)], now: 2_000)
+        _ = try await first.receive(tenant: "a.example", origin: "b.example", transactionId: "t1",
+                                    envelopes: [InboundEnvelope(envelopeId: envelopeId(7), conversation: "c1", sealed: sealed(7))], now: 1_000)
+        try await first.unsafeExecute(Self.rollBackV6)
+        let oldOutbox = try await first.scalarTexts("SELECT sql FROM sqlite_master WHERE name = 'outbox'").first ?? ""
+        #expect(oldOutbox.contains("(state IN (") && oldOutbox.contains("(receipt_status IN ("))
+        let seqs = try await first.scalarTexts("SELECT seq FROM outbox ORDER BY seq")
+        let indexes = try await first.scalarTexts("SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name IN ('outbox', 'inbox') ORDER BY 1")
+        try first.close()
+
+        let second = try ParleyStore(path: dir.path())
+        defer { try? second.close() }
+        #expect(try await second.appliedMigrations() == Self.allMigrations)
+        #expect(try await second.scalarTexts("SELECT sql FROM sqlite_master WHERE name IN ('outbox', 'inbox') AND sql LIKE '%IN (%'").isEmpty)
+        #expect(try await second.scalarTexts("SELECT seq FROM outbox ORDER BY seq") == seqs)
+        #expect(try await second.scalarTexts("SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name IN ('outbox', 'inbox') ORDER BY 1") == indexes)
+        #expect(try await second.scalarTexts("PRAGMA integrity_check") == ["ok"])
+        #expect(try await second.outboxEntry(tenant: "a.example", envelopeId: envelopeId(1))?.item.sealed == sealed(1))
+        let claim = try await second.claimOutbox(tenant: "a.example", peer: "b.example", limit: 10, maxPerConversation: 10, leaseMillis: 1_000, now: 3_000)
+        #expect(claim.items.map(\.sealed) == [sealed(2), sealed(3)])
+        let inbox = try await second.claimInbox(tenant: "a.example", limit: 10, leaseMillis: 1_000, now: 3_000)
+        #expect(inbox.items.map(\.sealed) == [sealed(7)])
+        // The checks still hold.
+        await #expect(throws: StoreError.self) { try await second.unsafeExecute("UPDATE outbox SET state = 'lost'") }
+        await #expect(throws: StoreError.self) { try await second.unsafeExecute("UPDATE outbox SET receipt_status = 'seen'") }
+        await #expect(throws: StoreError.self) { try await second.unsafeExecute("UPDATE inbox SET state = 'lost'") }
+    }
+
+    @Test func queueWritesBuildNoTemporaryTablesForTheirChecks() async throws {
+        let dir = try TempDir()
+        let store = try ParleyStore(path: dir.path())
+        defer { try? store.close() }
+        // A CHECK written `state IN (…)` with three or more values builds a temporary table on every write (v6).
+        for sql in [
+            """
+            INSERT INTO outbox (tenant, envelope_id, peer, conversation, state, created_at, expires_at, next_attempt_at, updated_at)
+            VALUES ('t', x'01', 'p', 'c', 'pending', 1, 2, 1, 1)
+            """,
+            "UPDATE outbox SET state = 'sent', receipt_status = 'read' WHERE seq = 1",
+            """
+            INSERT INTO inbox (tenant, origin, envelope_id, conversation, state, received_at, next_attempt_at, updated_at)
+            VALUES ('t', 'o', x'01', 'c', 'pending', 1, 1, 1)
+            """,
+            "UPDATE inbox SET state = 'delivered' WHERE seq = 1",
+        ] {
+            let opcodes = try await store.bytecode(sql)
+            #expect(opcodes.contains("Insert") || opcodes.contains("IdxInsert"), "\(sql) compiled to no write")
+            #expect(!opcodes.contains("OpenEphemeral"), "\(sql) builds a temporary table")
+        }
+    }
+
     /// What a v2 node's file had instead of v3's indexes.
     static let rollBackV3 = """
         DROP INDEX outbox_finished; CREATE INDEX outbox_state ON outbox (tenant, state, updated_at);
@@ -215,6 +289,7 @@ import Testing
         _ = try await first.ingest(event("e1", envelopes: [envelope(1)]))
         _ = try await first.ingest(event("e2", envelopes: [envelope(2)]))
         _ = try await first.markOutboxSent(tenant: "a.example", envelopeIds: [envelope(1).envelopeId], now: 2_000)
+        try await first.unsafeExecute(Self.rollBackV6)
         try await first.unsafeExecute(Self.rollBackV5)
         try await first.unsafeExecute(Self.rollBackV4)
         try await first.unsafeExecute(Self.rollBackV3)
