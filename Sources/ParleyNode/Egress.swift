@@ -266,14 +266,12 @@ struct EgressWorker: Service {
         }
     }
 
-    /// The store row recording `accepted` as delivered, with its id map rows.
+    /// The store row recording `accepted` as delivered, with its id map row (which remembers when, for watermark
+    /// receipts: an app such as Messenger reports "read up to time T", not a message).
     func delivery(_ accepted: Accepted) -> InboxDelivery {
-        // A watermark receipt from the app (Messenger) names a time, not a message: the marker remembers when.
-        let marker = accepted.mapping.map {
-            IdMapping(app: $0.app, conversation: $0.conversation,
-                      nativeId: BridgeNode.deliveryMarker(at: accepted.acceptedAt) + "|" + accepted.nativeId, canonicalId: $0.canonicalId)
-        }
-        return InboxDelivery(key: accepted.item.key, nativeId: accepted.nativeId, mappings: [accepted.mapping, marker].compactMap { $0 })
+        var mapping = accepted.mapping
+        mapping?.deliveredAt = accepted.acceptedAt
+        return InboxDelivery(key: accepted.item.key, nativeId: accepted.nativeId, mapping: mapping)
     }
 
     /// Whether the store will take the record (an app's native id it cannot store is refused alone, not with the

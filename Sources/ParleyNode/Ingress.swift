@@ -244,10 +244,10 @@ extension BridgeNode {
                 messageIds.append(id)
             }
         } else if let watermark = event.watermark {
-            // Delivery markers are written at delivery time by this node's clock: allow a little slack.
-            let rows = try await store.idMappings(
+            // Delivery times are this node's clock, the watermark the app's: allow a little slack.
+            let rows = try await store.deliveredMessages(
                 tenant: tenant.name, app: tenant.app, conversation: conversation.rawValue,
-                nativeIdFrom: Self.deliveryMarker(at: max(0, watermark - 86_400_000)), to: Self.deliveryMarker(at: watermark + 2_000) + "~", limit: 100)
+                deliveredFrom: max(0, watermark - 86_400_000), through: watermark + 2_000, limit: 100)
             messageIds = rows.compactMap { MessageId(bytes: Array($0.canonicalId)) }
         }
         // A receipt for something we did not bring in (e.g. the user's own message): nothing to forward.
@@ -267,12 +267,6 @@ extension BridgeNode {
             trace.record("sealed", tenant: tenant.name, peer: remote.domain, envelope: Hex.encode(sealed.envelopeId), bytes: sealed.bytes.count, detail: "receipt")
         }
         return IngressEvent(tenant: tenant.name, app: tenant.app, nativeEventKey: Self.eventKey(event), receivedAt: receivedAt, envelopes: envelopes)
-    }
-
-    /// The id map key that records "a bridged message was delivered at `millis`", for watermark receipts.
-    static func deliveryMarker(at millis: Int64) -> String {
-        let digits = String(max(0, millis))
-        return "in@" + String(repeating: "0", count: max(0, 15 - digits.count)) + digits
     }
 
     static func defaultMime(_ kind: String) -> String {

@@ -71,6 +71,6 @@ struct ConversationKey: Sendable, Hashable {
 
 extension IdMapping {
     /// Whether the native id is a real message id in the app (the node also keeps bookkeeping rows in the map:
-    /// `reaction:` keys for reaction removal and `in@` delivery markers for watermark receipts).
-    var namesNativeMessage: Bool { !nativeId.hasPrefix("reaction:") && !nativeId.hasPrefix("in@") }
+    /// `reaction:` keys for reaction removal).
+    var namesNativeMessage: Bool { !nativeId.hasPrefix("reaction:") }
 }

@@ -23,14 +23,15 @@ extension ParleyStore {
     ) throws -> [IdMapping] {
         if mappings.isEmpty { return [] }
         let insert = try db.cachedStatement(sql: """
-            INSERT INTO id_map (tenant, app, conversation, native_id, canonical_id, created_at, envelope_id) VALUES (?, ?, ?, ?, ?, ?, ?)
+            INSERT INTO id_map (tenant, app, conversation, native_id, canonical_id, created_at, envelope_id, delivered_at)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?)
             ON CONFLICT DO NOTHING
             """)
         var inserted: [IdMapping] = []
         for mapping in mappings {
             let envelope = envelopes.first { $0.canonicalId == mapping.canonicalId }?.envelopeId
             try insert.execute(arguments: [
-                tenant, mapping.app, mapping.conversation, mapping.nativeId, mapping.canonicalId, now, envelope,
+                tenant, mapping.app, mapping.conversation, mapping.nativeId, mapping.canonicalId, now, envelope, mapping.deliveredAt,
             ])
             if db.changesCount > 0 { inserted.append(mapping) }
         }
@@ -51,35 +52,50 @@ extension ParleyStore {
         try Check.canonicalId(canonicalId)
         return try await lookup("looking up native ids") { db in
             let rows = try Row.fetchAll(db.cachedStatement(sql: """
-                SELECT app, conversation, native_id, canonical_id FROM id_map
+                SELECT \(Self.idMappingColumns) FROM id_map
                 WHERE tenant = ? AND canonical_id = ? AND (? IS NULL OR app = ?)
                 ORDER BY created_at, app, conversation, native_id
                 """), arguments: [tenant, canonicalId, app, app])
-            return rows.map { row in
-                IdMapping(app: row["app"], conversation: row["conversation"], nativeId: row["native_id"],
-                          canonicalId: row["canonical_id"])
-            }
+            return rows.map(Self.idMapping)
         }
     }
 
     /// Id map rows of one conversation whose native ids fall in `from...to` (byte order), oldest first, at most
-    /// `limit`. With zero-padded time prefixes this answers range questions such as watermark read receipts.
+    /// `limit`.
     public func idMappings(
         tenant: String, app: String, conversation: String, nativeIdFrom from: String, to: String, limit: Int
     ) async throws(StoreError) -> [IdMapping] {
         try Check.name(tenant, "tenant")
         try Check.positive(limit, "limit")
         return try await read("looking up id mappings in a range") { db in
-            let rows = try Row.fetchAll(db.cachedStatement(sql: """
-                SELECT app, conversation, native_id, canonical_id FROM id_map
+            try Row.fetchAll(db.cachedStatement(sql: """
+                SELECT \(Self.idMappingColumns) FROM id_map
                 WHERE tenant = ? AND app = ? AND conversation = ? AND native_id >= ? AND native_id <= ?
                 ORDER BY native_id LIMIT ?
-                """), arguments: [tenant, app, conversation, from, to, limit])
-            return rows.map { row in
-                IdMapping(app: row["app"], conversation: row["conversation"], nativeId: row["native_id"],
-                          canonicalId: row["canonical_id"])
-            }
+                """), arguments: [tenant, app, conversation, from, to, limit]).map(Self.idMapping)
         }
+    }
+
+    /// The messages this node delivered into `app` in one conversation whose ``IdMapping/deliveredAt`` falls in
+    /// `from...through`, oldest delivery first, at most `limit`: what a watermark receipt ("read up to time T") covers.
+    public func deliveredMessages(
+        tenant: String, app: String, conversation: String, deliveredFrom from: Int64, through: Int64, limit: Int
+    ) async throws(StoreError) -> [IdMapping] {
+        try Check.name(tenant, "tenant")
+        try Check.positive(limit, "limit")
+        return try await read("looking up messages delivered in a time range") { db in
+            try Row.fetchAll(db.cachedStatement(sql: """
+                SELECT \(Self.idMappingColumns) FROM id_map INDEXED BY id_map_delivered
+                WHERE tenant = ? AND app = ? AND conversation = ? AND delivered_at >= ? AND delivered_at <= ?
+                ORDER BY delivered_at LIMIT ?
+                """), arguments: [tenant, app, conversation, from, through, limit]).map(Self.idMapping)
+        }
+    }
+
+    static let idMappingColumns = "app, conversation, native_id, canonical_id, delivered_at"
+
+    static func idMapping(_ row: Row) -> IdMapping {
+        IdMapping(app: row[0], conversation: row[1], nativeId: row[2], canonicalId: row[3], deliveredAt: row[4])
     }
 
     // MARK: Delivery state

@@ -10,7 +10,7 @@ public struct InboxDelivery: Sendable, Hashable {
     public var key: InboxKey
     /// The id the app's send API returned; `nil` when it returns none (e.g. for a read receipt or typing).
     public var nativeId: String?
-    /// Id map rows to write in the same transaction (native id ⇄ canonical id, delivery markers), when known.
+    /// Id map rows to write in the same transaction (native id ⇄ canonical id, with the delivery time), when known.
     public var mappings: [IdMapping]
 
     public init(key: InboxKey, nativeId: String?, mappings: [IdMapping] = []) {

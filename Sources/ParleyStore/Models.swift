@@ -47,12 +47,17 @@ public struct IdMapping: Sendable, Hashable {
     public var nativeId: String
     /// Exactly 32 bytes.
     public var canonicalId: Data
+    /// When this node's app accepted the message (Unix ms), for a message the bridge delivered into this app; `nil`
+    /// for one that came from it. Watermark receipts ("read up to time T") find messages by it
+    /// (``ParleyStore/deliveredMessages(tenant:app:conversation:deliveredFrom:through:limit:)``).
+    public var deliveredAt: Int64?
 
-    public init(app: String, conversation: String, nativeId: String, canonicalId: Data) {
+    public init(app: String, conversation: String, nativeId: String, canonicalId: Data, deliveredAt: Int64? = nil) {
         self.app = app
         self.conversation = conversation
         self.nativeId = nativeId
         self.canonicalId = canonicalId
+        self.deliveredAt = deliveredAt
     }
 }
 

@@ -23,6 +23,9 @@ enum Schema {
         migrator.registerMigration("v6") { db in
             try db.execute(sql: v6)
         }
+        migrator.registerMigration("v7") { db in
+            try db.execute(sql: v7)
+        }
         return migrator
     }()
 
@@ -312,6 +315,22 @@ enum Schema {
         CREATE INDEX inbox_live ON inbox (tenant, origin, conversation, seq, state, next_attempt_at, lease_until)
             WHERE state IN ('pending', 'inflight');
         CREATE INDEX inbox_finished ON inbox (tenant, updated_at) WHERE state IN ('delivered', 'failed');
+        """
+
+    /// When a bridged message reached this node's app is a column of its id map row, instead of a second row keyed
+    /// `in@<15-digit time>|<native id>` that watermark receipts ("read up to time T") looked up by key range. The marker
+    /// row cost every delivery a second insert into the id map and into its random-keyed canonical-id index; the
+    /// column rides on the row being inserted anyway, and its partial index grows in time order per conversation.
+    static let v7 = """
+        ALTER TABLE id_map ADD COLUMN delivered_at INTEGER;
+        UPDATE id_map SET delivered_at = marker.at
+        FROM (SELECT tenant, app, conversation, substr(native_id, 20) AS native_id,
+                     CAST(substr(native_id, 4, 15) AS INTEGER) AS at
+              FROM id_map WHERE native_id GLOB 'in@[0-9][0-9][0-9][0-9][0-9][0-9][0-9][0-9][0-9][0-9][0-9][0-9][0-9][0-9][0-9]|*') AS marker
+        WHERE id_map.tenant = marker.tenant AND id_map.app = marker.app AND id_map.conversation = marker.conversation
+          AND id_map.native_id = marker.native_id;
+        DELETE FROM id_map WHERE native_id GLOB 'in@[0-9][0-9][0-9][0-9][0-9][0-9][0-9][0-9][0-9][0-9][0-9][0-9][0-9][0-9][0-9]|*';
+        CREATE INDEX id_map_delivered ON id_map (tenant, app, conversation, delivered_at) WHERE delivered_at IS NOT NULL;
         """
 
     /// A queue row's sealed bytes (`outbox` or `inbox`), as a column expression for the row's own queries.

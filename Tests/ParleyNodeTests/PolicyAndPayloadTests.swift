@@ -99,12 +99,6 @@ struct PolicyAndPayloadTests {
         #expect(MIMIAddress("https://example.com/u/bob") == nil)
         #expect(MIMIAddress("mimi://example.com/x/bob") == nil)
     }
-
-    @Test("watermark markers sort by time")
-    func deliveryMarkersSort() {
-        #expect(BridgeNode.deliveryMarker(at: 999) < BridgeNode.deliveryMarker(at: 1000))
-        #expect(BridgeNode.deliveryMarker(at: 1_764_000_000_000) < BridgeNode.deliveryMarker(at: 1_764_000_000_001) + "|m")
-    }
 }
 
 @Suite("Trace log")

@@ -124,8 +124,9 @@ import Testing
                                     envelopes: (1...150).map { inbound($0, conversation: "c\($0 % 7)") }, now: 1_000)
         let key = { (n: Int) in InboxKey(origin: "a.example", envelopeId: envelopeId(n)) }
         func mappings(_ n: Int) -> [IdMapping] {
-            [IdMapping(app: "messenger", conversation: "psid-\(n % 7)", nativeId: "m_\(n)", canonicalId: canonicalId(n)),
-             IdMapping(app: "messenger", conversation: "psid-\(n % 7)", nativeId: "in@\(n)|m_\(n)", canonicalId: canonicalId(n))]
+            // A message the app took as two native messages (e.g. text and an attachment sent apart).
+            [IdMapping(app: "messenger", conversation: "psid-\(n % 7)", nativeId: "m_\(n)", canonicalId: canonicalId(n), deliveredAt: 1_100),
+             IdMapping(app: "messenger", conversation: "psid-\(n % 7)", nativeId: "m_\(n)-2", canonicalId: canonicalId(n), deliveredAt: 1_100)]
         }
         _ = try await store.markDelivered(tenant: tenant, key: key(5), nativeId: "m_5-earlier", now: 1_050)
         var deliveries = (1...140).map { InboxDelivery(key: key($0), nativeId: "m_\($0)", mappings: mappings($0)) }
@@ -144,7 +145,7 @@ import Testing
         #expect(try await store.scalarTexts("SELECT count(*) FROM id_map") == ["\(2 * 139)"])
         #expect(try await store.canonicalId(tenant: tenant, app: "messenger", conversation: "psid-3", nativeId: "m_3") == canonicalId(3))
         #expect(try await store.canonicalId(tenant: tenant, app: "messenger", conversation: "psid-5", nativeId: "m_5") == nil)
-        #expect(try await store.nativeIds(tenant: tenant, canonicalId: canonicalId(140)).map(\.nativeId).sorted() == ["in@140|m_140", "m_140"])
+        #expect(try await store.nativeIds(tenant: tenant, canonicalId: canonicalId(140)).map(\.nativeId).sorted() == ["m_140", "m_140-2"])
     }
 
     @Test func aRowClaimedBeforeACrashComesBackWithItsAttemptCount() async throws {

@@ -89,6 +89,7 @@ import Testing
         let first = try ParleyStore(path: dir.path())
         try await first.putKey(StoredKey(tenant: "a.example", kind: .userSecret, owner: "alice", keyId: "k1", material: Data([1]), createdAt: 1))
         // Roll the file back to what a v1 node wrote.
+        try await first.unsafeExecute(Self.rollBackV7)
         try await first.unsafeExecute(Self.rollBackV6)
         try await first.unsafeExecute(Self.rollBackV5)
         try await first.unsafeExecute(Self.rollBackV4)
@@ -106,7 +107,14 @@ import Testing
         #expect(try await second.contactCount(tenant: "a.example") == 0)
     }
 
-    static let allMigrations = ["v1", "v2", "v3", "v4", "v5", "v6"]
+    static let allMigrations = ["v1", "v2", "v3", "v4", "v5", "v6", "v7"]
+
+    /// What a v6 node's file had instead of v7's delivery times (its marker rows are added by the test that needs them).
+    static let rollBackV7 = """
+        DROP INDEX id_map_delivered;
+        ALTER TABLE id_map DROP COLUMN delivered_at;
+        DELETE FROM grdb_migrations WHERE identifier = 'v7';
+        """
 
     /// What a v5 node's file had instead of v6's queue tables: the same tables with their state checks as `IN` lists
     /// (v6's own rebuild, run with the old checks).
@@ -166,6 +174,7 @@ import Testing
         _ = try await first.ingest(event("e1", envelopes: (1...5).map { envelope($0) }, mappings: messages))
         _ = try await first.markOutboxSent(tenant: "a.example", envelopeIds: [1, 2, 3].map { envelopeId($0) }, now: 2_000)
         _ = try await first.deadLetterOutbox(tenant: "a.example", [DeadLetter(envelopeId: envelopeId(4), reason: "expired")], now: 2_500)
+        try await first.unsafeExecute(Self.rollBackV7)
         try await first.unsafeExecute(Self.rollBackV6)
         try await first.unsafeExecute(Self.rollBackV5)
         try await first.unsafeExecute(Self.rollBackV4)
@@ -200,6 +209,7 @@ import Testing
         _ = try await first.markOutboxSent(tenant: "a.example", envelopeIds: [envelopeId(1)], now: 2_000)
         _ = try await first.receive(tenant: "a.example", origin: "b.example", transactionId: "t1",
                                     envelopes: [InboundEnvelope(envelopeId: envelopeId(7), conversation: "c1", sealed: sealed(7))], now: 1_000)
+        try await first.unsafeExecute(Self.rollBackV7)
         try await first.unsafeExecute(Self.rollBackV6)
         try await first.unsafeExecute(Self.rollBackV5)
         #expect(try await first.scalarTexts("SELECT count(*) FROM outbox WHERE sealed IS NOT NULL") == ["3"])
@@ -227,6 +237,7 @@ import Testing
         _ = try await first.markOutboxSent(tenant: "a.example", envelopeIds: [envelopeId(1)], now: 2_000)
         _ = try await first.receive(tenant: "a.example", origin: "b.example", transactionId: "t1",
                                     envelopes: [InboundEnvelope(envelopeId: envelopeId(7), conversation: "c1", sealed: sealed(7))], now: 1_000)
+        try await first.unsafeExecute(Self.rollBackV7)
         try await first.unsafeExecute(Self.rollBackV6)
         let oldOutbox = try await first.scalarTexts("SELECT sql FROM sqlite_master WHERE name = 'outbox'").first ?? ""
         #expect(oldOutbox.contains("(state IN (") && oldOutbox.contains("(receipt_status IN ("))
@@ -250,6 +261,39 @@ import Testing
         await #expect(throws: StoreError.self) { try await second.unsafeExecute("UPDATE outbox SET state = 'lost'") }
         await #expect(throws: StoreError.self) { try await second.unsafeExecute("UPDATE outbox SET receipt_status = 'seen'") }
         await #expect(throws: StoreError.self) { try await second.unsafeExecute("UPDATE inbox SET state = 'lost'") }
+    }
+
+    @Test func fileAtVersion6TurnsItsDeliveryMarkerRowsIntoDeliveryTimesOfTheRowsTheyMarked() async throws {
+        let dir = try TempDir()
+        let first = try ParleyStore(path: dir.path())
+        let messages = (1...3).map { IdMapping(app: "messenger", conversation: "psid-1", nativeId: "m_\($0)", canonicalId: canonicalId($0)) }
+        let own = IdMapping(app: "messenger", conversation: "psid-1", nativeId: "m_own", canonicalId: canonicalId(9))
+        _ = try await first.recordIdMappings(tenant: "a.example", messages + [own], now: 1_000)
+        try await first.unsafeExecute(Self.rollBackV7)
+        // A v6 node marked each delivery with a second row: "in@" + the 15-digit delivery time + "|" + the native id.
+        var markers = (1...3).map { n in
+            IdMapping(app: "messenger", conversation: "psid-1", nativeId: "in@\(String(repeating: "0", count: 11))\(n)000|m_\(n)",
+                      canonicalId: canonicalId(n))
+        }
+        markers.append(IdMapping(app: "messenger", conversation: "psid-1", nativeId: "in@looks-like-a-marker", canonicalId: canonicalId(8)))
+        for marker in markers {
+            try await first.unsafeExecute("""
+                INSERT INTO id_map (tenant, app, conversation, native_id, canonical_id, created_at)
+                VALUES ('a.example', 'messenger', 'psid-1', '\(marker.nativeId)', x'\(hex(marker.canonicalId))', 1000)
+                """)
+        }
+        try first.close()
+
+        let second = try ParleyStore(path: dir.path())
+        defer { try? second.close() }
+        #expect(try await second.appliedMigrations() == Self.allMigrations)
+        let read = try await second.deliveredMessages(tenant: "a.example", app: "messenger", conversation: "psid-1",
+                                                      deliveredFrom: 0, through: 2_500, limit: 10)
+        #expect(read.map(\.nativeId) == ["m_1", "m_2"])
+        #expect(read.map(\.deliveredAt) == [1_000, 2_000])
+        #expect(try await second.scalarTexts("SELECT native_id FROM id_map ORDER BY native_id")
+                == ["in@looks-like-a-marker", "m_1", "m_2", "m_3", "m_own"], "marker rows are gone, other rows kept")
+        #expect(try await second.nativeIds(tenant: "a.example", canonicalId: canonicalId(9)).first?.deliveredAt == nil)
     }
 
     @Test func queueWritesBuildNoTemporaryTablesForTheirChecks() async throws {
@@ -289,6 +333,7 @@ import Testing
         _ = try await first.ingest(event("e1", envelopes: [envelope(1)]))
         _ = try await first.ingest(event("e2", envelopes: [envelope(2)]))
         _ = try await first.markOutboxSent(tenant: "a.example", envelopeIds: [envelope(1).envelopeId], now: 2_000)
+        try await first.unsafeExecute(Self.rollBackV7)
         try await first.unsafeExecute(Self.rollBackV6)
         try await first.unsafeExecute(Self.rollBackV5)
         try await first.unsafeExecute(Self.rollBackV4)

@@ -24,6 +24,35 @@ import Testing
         #expect(error?.code == .invalidArgument)
     }
 
+    @Test func messagesDeliveredInATimeRangeAreFoundPerConversationOldestFirst() async throws {
+        let dir = try TempDir()
+        let store = try ParleyStore(path: dir.path())
+        defer { try? store.close() }
+        let delivered = (1...6).map { n in
+            IdMapping(app: "messenger", conversation: n % 2 == 0 ? "psid-a" : "psid-b", nativeId: "m_\(n)", canonicalId: canonicalId(n),
+                      deliveredAt: 10_000 - Int64(n) * 1_000)
+        }
+        let cameFromTheApp = IdMapping(app: "messenger", conversation: "psid-a", nativeId: "m_own", canonicalId: canonicalId(9))
+        _ = try await store.recordIdMappings(tenant: "a.example", delivered + [cameFromTheApp], now: 1)
+
+        // psid-a has m_2 (8,000), m_4 (6,000), m_6 (4,000); a watermark at 7,000 covers m_6 and m_4, oldest first.
+        let read = try await store.deliveredMessages(tenant: "a.example", app: "messenger", conversation: "psid-a",
+                                                     deliveredFrom: 0, through: 7_000, limit: 100)
+        #expect(read.map(\.nativeId) == ["m_6", "m_4"])
+        #expect(read.first?.deliveredAt == 4_000)
+        #expect(try await store.deliveredMessages(tenant: "a.example", app: "messenger", conversation: "psid-a",
+                                                  deliveredFrom: 5_000, through: 9_000, limit: 1).map(\.nativeId) == ["m_4"])
+        #expect(try await store.deliveredMessages(tenant: "a.example", app: "instagram", conversation: "psid-a",
+                                                  deliveredFrom: 0, through: 20_000, limit: 100).isEmpty)
+        // A message that came from the app was never delivered into it, so no watermark covers it.
+        #expect(try await store.deliveredMessages(tenant: "a.example", app: "messenger", conversation: "psid-a",
+                                                  deliveredFrom: 0, through: .max, limit: 100).map(\.nativeId) == ["m_6", "m_4", "m_2"])
+        #expect(try await store.nativeIds(tenant: "a.example", canonicalId: canonicalId(9)).first?.deliveredAt == nil)
+        await #expect(throws: StoreError.self) {
+            try await store.deliveredMessages(tenant: "a.example", app: "messenger", conversation: "psid-a", deliveredFrom: 0, through: 1, limit: 0)
+        }
+    }
+
     @Test func deliveryStateOnlyMovesForward() async throws {
         let dir = try TempDir()
         let store = try ParleyStore(path: dir.path())
