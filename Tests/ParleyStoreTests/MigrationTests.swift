@@ -202,13 +202,25 @@ import Testing
         #expect(try await second.deliveryRecords(tenant: "a.example", canonicalId: canonicalId(2)).map(\.status) == [.read])
     }
 
+    /// Outgoing rows 1–3 (1 sent) and incoming row 7: what the queue migration tests carry across.
+    static func queueThreeOutgoingOneSentAndOneIncoming(_ store: ParleyStore) async throws {
+        _ = try await store.ingest(event("e1", envelopes: (1...3).map { envelope($0) }))
+        _ = try await store.markOutboxSent(tenant: "a.example", envelopeIds: [envelopeId(1)], now: 2_000)
+        _ = try await store.receive(tenant: "a.example", origin: "b.example", transactionId: "t1",
+                                    envelopes: [InboundEnvelope(envelopeId: envelopeId(7), conversation: "c1", sealed: sealed(7))], now: 1_000)
+    }
+
+    static func expectClaimsHandOutTheUnsentBytes(_ store: ParleyStore) async throws {
+        let claim = try await store.claimOutbox(tenant: "a.example", peer: "b.example", limit: 10, maxPerConversation: 10, leaseMillis: 1_000, now: 3_000)
+        #expect(claim.items.map(\.sealed) == [sealed(2), sealed(3)])
+        let inbox = try await store.claimInbox(tenant: "a.example", limit: 10, leaseMillis: 1_000, now: 3_000)
+        #expect(inbox.items.map(\.sealed) == [sealed(7)])
+    }
+
     @Test func fileAtVersion4MovesEachRowsSealedBytesBesideItAndHandsThemOutAsBefore() async throws {
         let dir = try TempDir()
         let first = try ParleyStore(path: dir.path())
-        _ = try await first.ingest(event("e1", envelopes: (1...3).map { envelope($0) }))
-        _ = try await first.markOutboxSent(tenant: "a.example", envelopeIds: [envelopeId(1)], now: 2_000)
-        _ = try await first.receive(tenant: "a.example", origin: "b.example", transactionId: "t1",
-                                    envelopes: [InboundEnvelope(envelopeId: envelopeId(7), conversation: "c1", sealed: sealed(7))], now: 1_000)
+        try await Self.queueThreeOutgoingOneSentAndOneIncoming(first)
         try await first.unsafeExecute(Self.rollBackV7)
         try await first.unsafeExecute(Self.rollBackV6)
         try await first.unsafeExecute(Self.rollBackV5)
@@ -221,10 +233,7 @@ import Testing
         #expect(try await second.scalarTexts("SELECT name FROM pragma_table_info('outbox') WHERE name = 'sealed'").isEmpty)
         #expect(try await second.scalarTexts("SELECT name FROM pragma_table_info('inbox') WHERE name = 'sealed'").isEmpty)
         #expect(try await second.outboxEntry(tenant: "a.example", envelopeId: envelopeId(1))?.item.sealed == sealed(1))
-        let claim = try await second.claimOutbox(tenant: "a.example", peer: "b.example", limit: 10, maxPerConversation: 10, leaseMillis: 1_000, now: 3_000)
-        #expect(claim.items.map(\.sealed) == [sealed(2), sealed(3)])
-        let inbox = try await second.claimInbox(tenant: "a.example", limit: 10, leaseMillis: 1_000, now: 3_000)
-        #expect(inbox.items.map(\.sealed) == [sealed(7)])
+        try await Self.expectClaimsHandOutTheUnsentBytes(second)
         // Rows queued after the migration keep their bytes beside them too.
         _ = try await second.ingest(event("e2", envelopes: [envelope(4)]))
         #expect(try await second.outboxEntry(tenant: "a.example", envelopeId: envelopeId(4))?.item.sealed == sealed(4))
@@ -233,10 +242,7 @@ import Testing
     @Test func fileAtVersion5RebuildsItsQueuesWithTheSameRowsBytesAndIndexes() async throws {
         let dir = try TempDir()
         let first = try ParleyStore(path: dir.path())
-        _ = try await first.ingest(event("e1", envelopes: (1...3).map { envelope($0) }))
-        _ = try await first.markOutboxSent(tenant: "a.example", envelopeIds: [envelopeId(1)], now: 2_000)
-        _ = try await first.receive(tenant: "a.example", origin: "b.example", transactionId: "t1",
-                                    envelopes: [InboundEnvelope(envelopeId: envelopeId(7), conversation: "c1", sealed: sealed(7))], now: 1_000)
+        try await Self.queueThreeOutgoingOneSentAndOneIncoming(first)
         try await first.unsafeExecute(Self.rollBackV7)
         try await first.unsafeExecute(Self.rollBackV6)
         let oldOutbox = try await first.scalarTexts("SELECT sql FROM sqlite_master WHERE name = 'outbox'").first ?? ""
@@ -253,10 +259,7 @@ import Testing
         #expect(try await second.scalarTexts("SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name IN ('outbox', 'inbox') ORDER BY 1") == indexes)
         #expect(try await second.scalarTexts("PRAGMA integrity_check") == ["ok"])
         #expect(try await second.outboxEntry(tenant: "a.example", envelopeId: envelopeId(1))?.item.sealed == sealed(1))
-        let claim = try await second.claimOutbox(tenant: "a.example", peer: "b.example", limit: 10, maxPerConversation: 10, leaseMillis: 1_000, now: 3_000)
-        #expect(claim.items.map(\.sealed) == [sealed(2), sealed(3)])
-        let inbox = try await second.claimInbox(tenant: "a.example", limit: 10, leaseMillis: 1_000, now: 3_000)
-        #expect(inbox.items.map(\.sealed) == [sealed(7)])
+        try await Self.expectClaimsHandOutTheUnsentBytes(second)
         // The checks still hold.
         await #expect(throws: StoreError.self) { try await second.unsafeExecute("UPDATE outbox SET state = 'lost'") }
         await #expect(throws: StoreError.self) { try await second.unsafeExecute("UPDATE outbox SET receipt_status = 'seen'") }
