@@ -60,37 +60,19 @@ extension ParleyStore {
         }
     }
 
-    /// Id map rows of one conversation whose native ids fall in `from...to` (byte order), oldest first, at most
-    /// `limit`.
-    public func idMappings(
-        tenant: String, app: String, conversation: String, nativeIdFrom from: String, to: String, limit: Int
-    ) async throws(StoreError) -> [IdMapping] {
-        try await idMappings("looking up id mappings in a range", tenant: tenant, limit: limit, sql: """
-            SELECT \(Self.idMappingColumns) FROM id_map
-            WHERE tenant = ? AND app = ? AND conversation = ? AND native_id >= ? AND native_id <= ?
-            ORDER BY native_id LIMIT ?
-            """, arguments: [tenant, app, conversation, from, to, limit])
-    }
-
     /// The messages this node delivered into `app` in one conversation whose ``IdMapping/deliveredAt`` falls in
     /// `from...through`, oldest delivery first, at most `limit`: what a watermark receipt ("read up to time T") covers.
     public func deliveredMessages(
         tenant: String, app: String, conversation: String, deliveredFrom from: Int64, through: Int64, limit: Int
     ) async throws(StoreError) -> [IdMapping] {
-        try await idMappings("looking up messages delivered in a time range", tenant: tenant, limit: limit, sql: """
-            SELECT \(Self.idMappingColumns) FROM id_map INDEXED BY id_map_delivered
-            WHERE tenant = ? AND app = ? AND conversation = ? AND delivered_at >= ? AND delivered_at <= ?
-            ORDER BY delivered_at LIMIT ?
-            """, arguments: [tenant, app, conversation, from, through, limit])
-    }
-
-    private func idMappings(
-        _ operation: String, tenant: String, limit: Int, sql: String, arguments: StatementArguments
-    ) async throws(StoreError) -> [IdMapping] {
         try Check.name(tenant, "tenant")
         try Check.positive(limit, "limit")
-        return try await read(operation) { db in
-            try Row.fetchAll(db.cachedStatement(sql: sql), arguments: arguments).map(Self.idMapping)
+        return try await read("looking up messages delivered in a time range") { db in
+            try Row.fetchAll(db.cachedStatement(sql: """
+                SELECT \(Self.idMappingColumns) FROM id_map INDEXED BY id_map_delivered
+                WHERE tenant = ? AND app = ? AND conversation = ? AND delivered_at >= ? AND delivered_at <= ?
+                ORDER BY delivered_at LIMIT ?
+                """), arguments: [tenant, app, conversation, from, through, limit]).map(Self.idMapping)
         }
     }
 

@@ -177,20 +177,15 @@ extension ParleyStore {
     enum QueueTable {
         case outbox, inbox
 
-        // Spelled out once each, so the hot path does not build the SQL per row. A seq can come back after retention
-        // deleted the newest row (no AUTOINCREMENT); its bytes went with it, and the upsert keeps a stray one from
-        // failing the insert.
+        // Literals, so the hot path does not build the SQL per row. A seq can come back after retention deleted the
+        // newest row (no AUTOINCREMENT); its bytes went with it, and the upsert keeps a stray one from failing the
+        // insert.
         var insertBodySQL: String {
             switch self {
-            case .outbox: Self.outboxSQL
-            case .inbox: Self.inboxSQL
+            case .outbox: "INSERT INTO outbox_body (seq, sealed) VALUES (?, ?) ON CONFLICT (seq) DO UPDATE SET sealed = excluded.sealed"
+            case .inbox: "INSERT INTO inbox_body (seq, sealed) VALUES (?, ?) ON CONFLICT (seq) DO UPDATE SET sealed = excluded.sealed"
             }
         }
-
-        private static let outboxSQL =
-            "INSERT INTO outbox_body (seq, sealed) VALUES (?, ?) ON CONFLICT (seq) DO UPDATE SET sealed = excluded.sealed"
-        private static let inboxSQL =
-            "INSERT INTO inbox_body (seq, sealed) VALUES (?, ?) ON CONFLICT (seq) DO UPDATE SET sealed = excluded.sealed"
     }
 
     static func outboxItem(_ row: Row) -> OutboxItem {

@@ -317,6 +317,9 @@ enum Schema {
         CREATE INDEX inbox_finished ON inbox (tenant, updated_at) WHERE state IN ('delivered', 'failed');
         """
 
+    /// The shape of v6's delivery marker keys: `in@`, the 15-digit delivery time, `|`, the native id.
+    private static let v6DeliveryMarker = "in@" + String(repeating: "[0-9]", count: 15) + "|*"
+
     /// When a bridged message reached this node's app is a column of its id map row, instead of a second row keyed
     /// `in@<15-digit time>|<native id>` that watermark receipts ("read up to time T") looked up by key range. The marker
     /// row cost every delivery a second insert into the id map and into its random-keyed canonical-id index; the
@@ -326,10 +329,10 @@ enum Schema {
         UPDATE id_map SET delivered_at = marker.at
         FROM (SELECT tenant, app, conversation, substr(native_id, 20) AS native_id,
                      CAST(substr(native_id, 4, 15) AS INTEGER) AS at
-              FROM id_map WHERE native_id GLOB 'in@[0-9][0-9][0-9][0-9][0-9][0-9][0-9][0-9][0-9][0-9][0-9][0-9][0-9][0-9][0-9]|*') AS marker
+              FROM id_map WHERE native_id GLOB '\(v6DeliveryMarker)') AS marker
         WHERE id_map.tenant = marker.tenant AND id_map.app = marker.app AND id_map.conversation = marker.conversation
           AND id_map.native_id = marker.native_id;
-        DELETE FROM id_map WHERE native_id GLOB 'in@[0-9][0-9][0-9][0-9][0-9][0-9][0-9][0-9][0-9][0-9][0-9][0-9][0-9][0-9][0-9]|*';
+        DELETE FROM id_map WHERE native_id GLOB '\(v6DeliveryMarker)';
         CREATE INDEX id_map_delivered ON id_map (tenant, app, conversation, delivered_at) WHERE delivered_at IS NOT NULL;
         """
 
