@@ -52,6 +52,7 @@ let metrics = Target.Dependency.product(name: "Metrics", package: "swift-metrics
 let prometheus = Target.Dependency.product(name: "Prometheus", package: "swift-prometheus")
 let lifecycle = Target.Dependency.product(name: "ServiceLifecycle", package: "swift-service-lifecycle")
 let grdb = Target.Dependency.product(name: "GRDB", package: "GRDB.swift")
+let grdbSQLite = Target.Dependency.product(name: "GRDBSQLite", package: "GRDB.swift")
 let hummingbird = Target.Dependency.product(name: "Hummingbird", package: "hummingbird")
 let hummingbirdTesting = Target.Dependency.product(name: "HummingbirdTesting", package: "hummingbird")
 let httpClient = Target.Dependency.product(name: "AsyncHTTPClient", package: "async-http-client")
@@ -71,7 +72,7 @@ let modules: [Module] = [
     Module(target: .target(name: "CParleySHA256"), localDependencies: []),
     module("ParleyCore", local: ["CParleySHA256"]),
     module("ParleyCrypto", local: ["CSodium", "ParleyCore"]),
-    module("ParleyStore", local: ["ParleyCore"], external: [grdb, log]),
+    module("ParleyStore", local: ["ParleyCore"], external: [grdb, grdbSQLite, log]),
     Module(target: .target(name: "CParleyABI"), localDependencies: []),
     module("ParleyKit", local: ["ParleyCore", "CParleyABI"]),
     module("ParleyKitTesting", local: ["ParleyKit", "ParleyCore"]),

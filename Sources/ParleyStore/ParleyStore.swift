@@ -36,14 +36,15 @@ public final class ParleyStore: Sendable {
         public var busyTimeout: TimeInterval
         /// Concurrent read connections.
         public var maximumReaders: Int
-        /// WAL pages after which a commit also checkpoints the log into the database file, inline (SQLite's
-        /// `wal_autocheckpoint`; its own default is 1,000).
+        /// WAL pages after which the log is checkpointed into the database file (SQLite's `wal_autocheckpoint`
+        /// has 1,000). The copying happens on a connection of its own, beside the commits, and the writer only
+        /// finishes the last few hundred pages (see ``BackgroundCheckpointer``).
         ///
         /// A checkpoint copies the newest version of each page in the log once, however often it was rewritten,
         /// and syncs the database file. The hot pages (the queues' tails, their indexes) are rewritten by nearly
         /// every commit, so a longer log between checkpoints copies and syncs them far less often per message;
-        /// the price is a log file of up to this many pages (4 KiB each) on disk, and rarer but longer
-        /// checkpoints inside the commit that triggers them.
+        /// the price is a log file of this many pages (4 KiB each) or somewhat more on disk, and at most four
+        /// times as many if checkpoints cannot keep up.
         public var walCheckpointPages: Int
 
         public init(durability: Durability = .full, busyTimeout: TimeInterval = 5, maximumReaders: Int = 4,
@@ -57,6 +58,9 @@ public final class ParleyStore: Sendable {
         /// Live rows a claim reads in one pass before it walks conversation by conversation instead (see
         /// ``ClaimWalk``); 0 always walks. Tests set it to reach both paths.
         var claimScanRows = ClaimWalk.defaultScanRows
+        /// Whether checkpoints copy the log on a connection of their own; tests turn it off to reach the writer's
+        /// inline checkpoints alone.
+        var backgroundCheckpoints = true
     }
 
     /// The database file path.
@@ -66,6 +70,7 @@ public final class ParleyStore: Sendable {
     let claimScanRows: Int
     let logger: Logger
     private let isClosed = Mutex(false)
+    let checkpointer: BackgroundCheckpointer
     /// Where each scope's next claim starts, and its last search for expired rows.
     let progress = ClaimProgress()
 
@@ -114,6 +119,7 @@ public final class ParleyStore: Sendable {
         do {
             try pool.writeWithoutTransaction { db in
                 try db.execute(sql: "PRAGMA synchronous = \(synchronous)")
+                // Inline checkpoints while migrating; the checkpointer's hook takes over once the schema is current.
                 try db.execute(sql: "PRAGMA wal_autocheckpoint = \(options.walCheckpointPages)")
             }
         } catch {
@@ -142,6 +148,10 @@ public final class ParleyStore: Sendable {
             throw wrapped.code == .internal || wrapped.code == .constraint
                 ? StoreError(.migrationFailed, wrapped.message) : wrapped
         }
+        checkpointer = BackgroundCheckpointer(
+            path: path, thresholdPages: options.walCheckpointPages, background: options.backgroundCheckpoints,
+            busyTimeout: options.busyTimeout, logger: logger)
+        pool.writeWithoutTransaction { db in checkpointer.install(on: db) }
         logger.debug("store opened", metadata: ["path": "\(path)", "durability": "\(options.durability.rawValue)"])
     }
 
@@ -152,6 +162,8 @@ public final class ParleyStore: Sendable {
             return closed
         }
         if wasClosed { return }
+        pool.writeWithoutTransaction { db in checkpointer.uninstall(from: db) }
+        checkpointer.close()
         do { try pool.close() } catch { throw StoreError.wrap(error, "closing the store") }
     }
 

@@ -27,17 +27,23 @@ import Testing
         let dir = try TempDir()
         let standard = try ParleyStore(path: dir.url.appendingPathComponent("a.sqlite").path)
         defer { try? standard.close() }
-        #expect(try await standard.writerPragma("wal_autocheckpoint") == "10000")
+        #expect(standard.checkpointer.thresholdPages == 10_000)
         let custom = try ParleyStore(path: dir.url.appendingPathComponent("b.sqlite").path, options: .init(walCheckpointPages: 250))
         defer { try? custom.close() }
-        #expect(try await custom.writerPragma("wal_autocheckpoint") == "250")
+        #expect(custom.checkpointer.thresholdPages == 250)
+        #expect(custom.checkpointer.backstopPages == 1_000)
+        // The checkpointer's hook replaced SQLite's own inline checkpoint on the writer.
+        #expect(try await custom.writerPragma("wal_autocheckpoint") == "0")
     }
 
-    @Test func theLogIsRewoundOnceItHoldsTheConfiguredNumberOfPages() async throws {
+    @Test(arguments: [true, false])
+    func theLogIsRewoundOnceItHoldsTheConfiguredNumberOfPages(background: Bool) async throws {
         let dir = try TempDir()
         func walBytes(afterIngestingWith pages: Int) async throws -> Int {
             let path = dir.url.appendingPathComponent("wal-\(pages).sqlite").path
-            let store = try ParleyStore(path: path, options: .init(durability: .normal, walCheckpointPages: pages))
+            var options = ParleyStore.Options(durability: .normal, walCheckpointPages: pages)
+            options.backgroundCheckpoints = background
+            let store = try ParleyStore(path: path, options: options)
             defer { try? store.close() }
             // One commit per event, each rewriting a few pages: ~1,000 pages of log in all.
             for n in 1...300 { _ = try await store.ingest(event("evt-\(n)", envelopes: [envelope(n)])) }
@@ -46,8 +52,46 @@ import Testing
         }
         let short = try await walBytes(afterIngestingWith: 16)
         let long = try await walBytes(afterIngestingWith: 10_000)
-        #expect(short < 64 * 4_096, "checkpointed every 16 pages, the log is rewound and stays small")
+        // At most the backstop (4 × 16 pages) and the commit that crossed it; a page is 4,096 bytes + a 24-byte header.
+        #expect(short < 80 * 4_120, "checkpointed every 16 pages, the log is rewound and stays small")
         #expect(long > 4 * short, "with a 10,000-page interval nothing was checkpointed yet (\(long) vs \(short) bytes)")
+    }
+
+    @Test func theBackgroundCopiesTheLogAndTheWriterOnlyFinishesIt() async throws {
+        let dir = try TempDir()
+        let path = dir.path()
+        let store = try ParleyStore(path: path, options: .init(durability: .normal, walCheckpointPages: 64))
+        defer { try? store.close() }
+        let body = Data(repeating: 0x5A, count: 1_024)
+        var largest = 0
+        for n in 1...1_500 {
+            _ = try await store.ingest(event("evt-\(n)", envelopes: [OutboundEnvelope(
+                envelopeId: envelopeId(n), peer: "b.example", conversation: "c\(n % 7)", sealed: body,
+                canonicalId: canonicalId(n), createdAt: 1_000, expiresAt: 1_000_000)]))
+            let size = (try FileManager.default.attributesOfItem(atPath: path + "-wal")[.size] as? NSNumber)?.intValue ?? 0
+            largest = max(largest, size)
+        }
+        let statistics = store.checkpointer.statistics
+        #expect(statistics.background > 0, "the copying ran on the checkpointer's own connection")
+        #expect(statistics.restarts > 0, "the log started again from its beginning")
+        // The backstop (4 × 64 pages) and the commit that crossed it (a few dozen pages at most); a page is
+        // 4,096 bytes + a 24-byte header, after the log's own 32-byte header.
+        #expect(largest <= (4 * 64 + 48) * 4_120 + 32, "the log stayed within the backstop (\(largest) bytes)")
+        #expect(try await store.outboxDepth(tenant: "a.example", peer: "b.example") == 1_500)
+        #expect(try await store.scalarTexts("PRAGMA integrity_check") == ["ok"])
+    }
+
+    @Test func withoutABackgroundConnectionTheWriterCheckpointsInline() async throws {
+        let dir = try TempDir()
+        var options = ParleyStore.Options(durability: .normal, walCheckpointPages: 32)
+        options.backgroundCheckpoints = false
+        let store = try ParleyStore(path: dir.path(), options: options)
+        defer { try? store.close() }
+        for n in 1...200 { _ = try await store.ingest(event("evt-\(n)", envelopes: [envelope(n)])) }
+        let statistics = store.checkpointer.statistics
+        #expect(statistics.background == 0)
+        #expect(statistics.inline > 0)
+        #expect(statistics.restarts > 0)
     }
 
     @Test func aCheckpointIntervalOfZeroPagesIsRefusedBeforeTheFileIsTouched() throws {
