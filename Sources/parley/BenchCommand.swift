@@ -45,7 +45,7 @@ struct BenchCommand: AsyncParsableCommand {
     @Option(name: .long, help: "limits.max_queue_per_peer of every node (default: the node's default): at this many queued envelopes a node answers 503 + Retry-After.")
     var maxQueue: Int?
 
-    @Option(name: .long, help: "limits.batch_linger_ms of every node (default: the node's default, 3): how long a woken sender or egress worker lets messages gather while traffic flows; 0 claims at once.")
+    @Option(name: .long, help: "limits.batch_linger_ms of every node (default: the node's default, 0): how long a woken sender or egress worker lets messages gather while traffic flows; 0 claims at once.")
     var linger: Int?
 
     @Option(name: .long, help: "Directory with the demo config templates (default: Config/demo).")

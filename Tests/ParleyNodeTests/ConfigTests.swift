@@ -52,7 +52,7 @@ struct ConfigTests {
         #expect(config.limits.clockSkewSeconds == 300)
         #expect(config.limits.maxQueuePerPeer == 100_000)
         #expect(config.limits.keyCacheEntries == 10_000)
-        #expect(config.limits.batchLingerMilliseconds == 3)
+        #expect(config.limits.batchLingerMilliseconds == 0)
     }
 
     @Test("the batch linger is read from [limits], 0 turns it off, and more than a second is refused")
