@@ -59,13 +59,13 @@ final class BackgroundCheckpointer: Sendable {
         residualPages = max(1, min(256, thresholdPages / 8))
         backstopPages = thresholdPages * 4
         self.logger = logger
-        var config = Configuration()
-        config.label = "parley.store.checkpoint"
-        config.busyMode = .timeout(busyTimeout)
         guard background else {
             connection = nil
             return
         }
+        var config = Configuration()
+        config.label = "parley.store.checkpoint"
+        config.busyMode = .timeout(busyTimeout)
         do {
             connection = try DatabaseQueue(path: path, configuration: config)
         } catch {

@@ -47,8 +47,7 @@ import Testing
             defer { try? store.close() }
             // One commit per event, each rewriting a few pages: ~1,000 pages of log in all.
             for n in 1...300 { _ = try await store.ingest(event("evt-\(n)", envelopes: [envelope(n)])) }
-            let size = try FileManager.default.attributesOfItem(atPath: path + "-wal")[.size] as? NSNumber
-            return size?.intValue ?? 0
+            return try walFileSize(ofStoreAt: path)
         }
         let short = try await walBytes(afterIngestingWith: 16)
         let long = try await walBytes(afterIngestingWith: 10_000)
@@ -65,11 +64,8 @@ import Testing
         let body = Data(repeating: 0x5A, count: 1_024)
         var largest = 0
         for n in 1...1_500 {
-            _ = try await store.ingest(event("evt-\(n)", envelopes: [OutboundEnvelope(
-                envelopeId: envelopeId(n), peer: "b.example", conversation: "c\(n % 7)", sealed: body,
-                canonicalId: canonicalId(n), createdAt: 1_000, expiresAt: 1_000_000)]))
-            let size = (try FileManager.default.attributesOfItem(atPath: path + "-wal")[.size] as? NSNumber)?.intValue ?? 0
-            largest = max(largest, size)
+            _ = try await store.ingest(event("evt-\(n)", envelopes: [envelope(n, conversation: "c\(n % 7)", sealed: body)]))
+            largest = max(largest, try walFileSize(ofStoreAt: path))
         }
         let statistics = store.checkpointer.statistics
         #expect(statistics.background > 0, "the copying ran on the checkpointer's own connection")
@@ -440,3 +436,9 @@ import Testing
 }
 
 private func hex(_ data: Data) -> String { data.map { String(format: "%02x", $0) }.joined() }
+
+/// The size in bytes of the write-ahead log of the open store at `path`.
+private func walFileSize(ofStoreAt path: String) throws -> Int {
+    let size = try FileManager.default.attributesOfItem(atPath: path + "-wal")[.size] as? NSNumber
+    return size?.intValue ?? 0
+}

@@ -34,10 +34,10 @@ func sealed(_ n: Int) -> Data { Data("sealed-\(n)".utf8) }
 
 func envelope(
     _ n: Int, peer: String = "b.example", conversation: String = "c1", createdAt: Int64 = 1_000,
-    expiresAt: Int64 = 1_000_000, canonical: Bool = true
+    expiresAt: Int64 = 1_000_000, canonical: Bool = true, sealed bytes: Data? = nil
 ) -> OutboundEnvelope {
     OutboundEnvelope(
-        envelopeId: envelopeId(n), peer: peer, conversation: conversation, sealed: sealed(n),
+        envelopeId: envelopeId(n), peer: peer, conversation: conversation, sealed: bytes ?? sealed(n),
         canonicalId: canonical ? canonicalId(n) : nil, createdAt: createdAt, expiresAt: expiresAt)
 }
 
