@@ -71,6 +71,8 @@ public final class ParleyStore: Sendable {
     let logger: Logger
     private let isClosed = Mutex(false)
     let checkpointer: BackgroundCheckpointer
+    /// Point reads run on this connection, on the calling thread (see ``lookup(_:_:)``).
+    let lookups: DatabaseQueue
     /// Where each scope's next claim starts, and its last search for expired rows.
     let progress = ClaimProgress()
 
@@ -148,6 +150,15 @@ public final class ParleyStore: Sendable {
             throw wrapped.code == .internal || wrapped.code == .constraint
                 ? StoreError(.migrationFailed, wrapped.message) : wrapped
         }
+        var lookupConfig = Configuration()
+        lookupConfig.label = "parley.store.lookups"
+        lookupConfig.busyMode = .timeout(options.busyTimeout)
+        do {
+            lookups = try DatabaseQueue(path: path, configuration: lookupConfig)
+        } catch {
+            try? pool.close()
+            throw StoreError.wrap(error, "opening the lookup connection to \(path)")
+        }
         checkpointer = BackgroundCheckpointer(
             path: path, thresholdPages: options.walCheckpointPages, background: options.backgroundCheckpoints,
             busyTimeout: options.busyTimeout, logger: logger)
@@ -164,7 +175,10 @@ public final class ParleyStore: Sendable {
         if wasClosed { return }
         pool.writeWithoutTransaction { db in checkpointer.uninstall(from: db) }
         checkpointer.close()
-        do { try pool.close() } catch { throw StoreError.wrap(error, "closing the store") }
+        do {
+            try lookups.close()
+            try pool.close()
+        } catch { throw StoreError.wrap(error, "closing the store") }
     }
 
     /// The migrations recorded in the file, in order (e.g. `["v1"]`).
@@ -277,11 +291,20 @@ public final class ParleyStore: Sendable {
         }
     }
 
-    /// Like ``read(_:_:)`` for reads that are one statement, or several whose answers need not come from one
-    /// snapshot (each statement is atomic by itself): no BEGIN/COMMIT around them, two statements fewer per point
-    /// lookup on the hot path (a webhook's consent check, a reply's target, a key by id).
-    func lookup<T: Sendable>(_ operation: String, _ body: @escaping @Sendable (Database) throws -> T) async throws(StoreError) -> T {
-        try await reading(operation) { try await pool.unsafeRead(body) }
+    /// Like ``read(_:_:)`` for point reads: one statement, or several whose answers need not come from one snapshot
+    /// (each statement is atomic by itself), so no BEGIN/COMMIT around them. They run on a connection of their own,
+    /// on the calling thread: a lookup on the hot path (a webhook's consent check, a transaction's duplicate check,
+    /// a reply's target, a key by id) takes a few microseconds of SQLite, less than the two thread switches a hop to
+    /// one of the pool's readers and back costs, and it sits on every message's way through. Two callers at once
+    /// take turns on the connection; neither waits on anything that needs a Swift concurrency thread, so a blocked
+    /// caller always gets its turn.
+    func lookup<T: Sendable>(_ operation: String, _ body: (Database) throws -> T) async throws(StoreError) -> T {
+        if isClosed.withLock({ $0 }) { throw StoreError(.closed, "\(operation) failed: the store is closed") }
+        do {
+            return try lookups.unsafeRead(body)
+        } catch {
+            throw StoreError.wrap(error, operation)
+        }
     }
 
     func read<T: Sendable>(_ operation: String, _ body: @escaping @Sendable (Database) throws -> T) async throws(StoreError) -> T {

@@ -432,6 +432,49 @@ import Testing
         try store.close()  // twice is fine
         let error = await #expect(throws: StoreError.self) { try await store.outboxDepth(tenant: "t", peer: "p") }
         #expect(error?.code == .closed)
+        // Point lookups run on a connection of their own, closed with the rest.
+        let lookupError = await #expect(throws: StoreError.self) { try await store.hasConsent(tenant: "t", user: "u") }
+        #expect(lookupError?.code == .closed)
+    }
+
+    @Test func pointLookupsSeeCommitsFromAnotherProcessAtOnce() async throws {
+        // `parley users consent` writes through a store of its own while the node runs.
+        let dir = try TempDir()
+        let node = try ParleyStore(path: dir.path())
+        defer { try? node.close() }
+        let command = try ParleyStore(path: dir.path())
+        for round in 0..<20 {
+            try await command.grantConsent(tenant: "a.example", user: "u\(round)", now: Int64(round))
+            #expect(try await node.hasConsent(tenant: "a.example", user: "u\(round)"))
+            #expect(try await command.revokeConsent(tenant: "a.example", user: "u\(round)", now: Int64(round) + 1))
+            #expect(try await !node.hasConsent(tenant: "a.example", user: "u\(round)"))
+        }
+        try command.close()
+    }
+
+    @Test(.timeLimit(.minutes(1)))
+    func pointLookupsBesidePoolReadsAndWritesAllFinishWithOneReader() async throws {
+        // Lookups hold a Swift concurrency thread while they read; with one pool reader and far more tasks than
+        // threads, every kind of access must still finish.
+        let dir = try TempDir()
+        let store = try ParleyStore(path: dir.path(), options: ParleyStore.Options(maximumReaders: 1))
+        defer { try? store.close() }
+        try await store.grantConsent(tenant: "a.example", users: (0..<50).map { "u\($0)" }, now: 1)
+        let found = try await withThrowingTaskGroup(of: Int.self) { group in
+            for task in 0..<300 {
+                group.addTask {
+                    switch task % 3 {
+                    case 0: return try await store.consentingUsers(tenant: "a.example", among: ["u\(task % 50)", "nobody"]).count
+                    case 1: return try await store.consents(tenant: "a.example", grantedOnly: true).isEmpty ? 0 : 1
+                    default:
+                        try await store.grantConsent(tenant: "a.example", user: "u\(task % 50)", now: Int64(task))
+                        return 1
+                    }
+                }
+            }
+            return try await group.reduce(0, +)
+        }
+        #expect(found == 300)
     }
 }
 
