@@ -175,9 +175,11 @@ public final class ParleyStore: Sendable {
         if wasClosed { return }
         pool.writeWithoutTransaction { db in checkpointer.uninstall(from: db) }
         checkpointer.close()
+        // The pool closes even if the lookup connection would not.
+        let lookupsClosed = Result { try lookups.close() }
         do {
-            try lookups.close()
             try pool.close()
+            try lookupsClosed.get()
         } catch { throw StoreError.wrap(error, "closing the store") }
     }
 
@@ -299,12 +301,7 @@ public final class ParleyStore: Sendable {
     /// take turns on the connection; neither waits on anything that needs a Swift concurrency thread, so a blocked
     /// caller always gets its turn.
     func lookup<T: Sendable>(_ operation: String, _ body: (Database) throws -> T) async throws(StoreError) -> T {
-        if isClosed.withLock({ $0 }) { throw StoreError(.closed, "\(operation) failed: the store is closed") }
-        do {
-            return try lookups.unsafeRead(body)
-        } catch {
-            throw StoreError.wrap(error, operation)
-        }
+        try await reading(operation) { try lookups.unsafeRead(body) }
     }
 
     func read<T: Sendable>(_ operation: String, _ body: @escaping @Sendable (Database) throws -> T) async throws(StoreError) -> T {

@@ -437,7 +437,7 @@ import Testing
         #expect(lookupError?.code == .closed)
     }
 
-    @Test func pointLookupsSeeCommitsFromAnotherProcessAtOnce() async throws {
+    @Test func pointLookupsSeeCommitsFromAnotherStoreOnTheFileAtOnce() async throws {
         // `parley users consent` writes through a store of its own while the node runs.
         let dir = try TempDir()
         let node = try ParleyStore(path: dir.path())
