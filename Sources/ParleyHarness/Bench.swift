@@ -87,6 +87,10 @@ public struct BenchResult: Sendable {
     /// Bytes each node caused to be written to storage (`write_bytes` of /proc/<pid>/io: the WAL, checkpoints into the
     /// database file) per message delivered during the saturation phase, KiB.
     public var diskKiBPerMessage: [String: Double]
+    /// Store commits and write-ahead log frames each node wrote per message delivered, in the fixed-rate phase and at
+    /// saturation, from the nodes' `/metrics`. Steadier than CPU time from run to run: the measure of a change to
+    /// what the store writes. A node whose counters could not be read is left out.
+    public var storeWrites: [String: BenchStoreWrites] = [:]
     /// With `outage`: what a peer outage did to the sending node.
     public var outage: BenchOutage?
 
@@ -116,6 +120,10 @@ public struct BenchResult: Sendable {
             ("idle_pct", String(format: "%.1f", machineIdle.idleShare * 100)),
             ("iowait_pct", String(format: "%.1f", machineIdle.ioWaitShare * 100)),
             ("disk_write_kb_per_msg", String(format: "%.1f", diskKiBPerMessage.values.reduce(0, +))),
+            ("commits_per_msg", f(storeWrites.values.map(\.saturation.commits).reduce(0, +))),
+            ("wal_frames_per_msg", String(format: "%.2f", storeWrites.values.map(\.saturation.walFrames).reduce(0, +))),
+            ("offered_commits_per_msg", f(storeWrites.values.map(\.offered.commits).reduce(0, +))),
+            ("offered_wal_frames_per_msg", String(format: "%.2f", storeWrites.values.map(\.offered.walFrames).reduce(0, +))),
             ("lost", String(offered.sent - offered.delivered - offered.rejected + saturation.sent - saturation.delivered - saturation.rejected)),
         ] + (outage.map { o in [
             ("outage_s", String(format: "%.1f", o.seconds)), ("outage_rss_before_mb", String(format: "%.1f", o.rssBeforeMiB)),
@@ -124,6 +132,45 @@ public struct BenchResult: Sendable {
         ] } ?? [])
         return pairs.map { "\($0.0)=\($0.1)" }.joined(separator: " ")
     }
+}
+
+/// A node's store commits and write-ahead log frames per message delivered, in the two measured phases.
+public struct BenchStoreWrites: Sendable, Equatable {
+    /// Commits and log frames: a node's running totals as its `/metrics` shows them, or what a phase wrote per message.
+    public struct Amounts: Sendable, Equatable {
+        public var commits: Double
+        public var walFrames: Double
+
+        public init(commits: Double, walFrames: Double) {
+            self.commits = commits
+            self.walFrames = walFrames
+        }
+
+        /// Reads `parley_store_commits_total` and `parley_store_wal_frames_total` from Prometheus text; `nil` when
+        /// either is missing.
+        public init?(prometheusText text: String) {
+            var commits: Double?, frames: Double?
+            for line in text.split(separator: "\n") where !line.hasPrefix("#") {
+                let fields = line.split(separator: " ")
+                guard fields.count >= 2, let value = Double(fields[1]) else { continue }
+                switch fields[0] {
+                case "parley_store_commits_total": commits = value
+                case "parley_store_wal_frames_total": frames = value
+                default: continue
+                }
+            }
+            guard let commits, let frames else { return nil }
+            self.init(commits: commits, walFrames: frames)
+        }
+
+        /// What was written from the totals `earlier` to these, per message of `messages`.
+        public func perMessage(since earlier: Amounts, messages: Int) -> Amounts {
+            let n = Double(max(1, messages))
+            return Amounts(commits: (commits - earlier.commits) / n, walFrames: (walFrames - earlier.walFrames) / n)
+        }
+    }
+    public var offered: Amounts
+    public var saturation: Amounts
 }
 
 /// Where the machine's CPU time went, as shares of all of it (every core), between two readings of /proc/stat.
@@ -299,6 +346,7 @@ public struct BenchRun: Sendable {
             say(String(format: "  warm-up: %d messages delivered in %.1f s", recorder.snapshot(phase: 0).arrived, Double(benchNow() - warmStart) / 1e9))
 
             let offeredCPUBefore = apps.map { app in federation.node(app).pid.flatMap(Self.cpuSeconds) ?? 0 }.reduce(0, +)
+            let writesBeforeOffered = await storeCounters(apps, of: federation)
             let offeredStart = benchNow()
             var outage: (result: BenchOutage, restartedAt: UInt64)?
             try await withThrowingTaskGroup(of: Void.self) { group in
@@ -322,6 +370,7 @@ public struct BenchRun: Sendable {
             let benchCPUBefore = Self.cpuSeconds(pid: getpid()) ?? 0
             let diskBefore = apps.map { app in federation.node(app).pid.flatMap(Self.writtenBytes) ?? 0 }
             let machineBefore = MachineIdle.Reading.now()
+            let writesBeforeSaturation = await storeCounters(apps, of: federation)
             let offeredCPU = (cpuBefore.reduce(0, +) - offeredCPUBefore) * 1000 / Double(max(1, recorder.snapshot(phase: 1).arrived))
             let saturationStart = benchNow()
             try await generator.saturate(concurrency: options.concurrency, window: options.window, duration: options.duration, phase: 2)
@@ -332,6 +381,15 @@ public struct BenchRun: Sendable {
             let benchCPUAfter = Self.cpuSeconds(pid: getpid()) ?? 0
             let diskAfter = apps.map { app in federation.node(app).pid.flatMap(Self.writtenBytes) ?? 0 }
             let machineAfter = MachineIdle.Reading.now()
+            let writesAfterSaturation = await storeCounters(apps, of: federation)
+            var storeWrites: [String: BenchStoreWrites] = [:]
+            for app in apps {
+                guard let start = writesBeforeOffered[app], let middle = writesBeforeSaturation[app],
+                      let end = writesAfterSaturation[app] else { continue }
+                storeWrites[app] = BenchStoreWrites(
+                    offered: middle.perMessage(since: start, messages: recorder.snapshot(phase: 1).arrived),
+                    saturation: end.perMessage(since: middle, messages: recorder.snapshot(phase: 2).arrived))
+            }
             let deliveredAtSaturation = max(1, recorder.snapshot(phase: 2).arrived)
             var cpuPerMessage: [String: Double] = [:], cpuCores: [String: Double] = [:], diskPerMessage: [String: Double] = [:]
             for (i, app) in apps.enumerated() {
@@ -358,7 +416,7 @@ public struct BenchRun: Sendable {
                 peakRSS: rss, raw: raw, duplicates: recorder.duplicates, cpuMsPerMessage: cpuPerMessage, cpuCores: cpuCores,
                 offeredCPUMsPerMessage: offeredCPU,
                 benchCPUMsPerMessage: (benchCPUAfter - benchCPUBefore) * 1000 / Double(deliveredAtSaturation),
-                machineIdle: machineIdle, diskKiBPerMessage: diskPerMessage,
+                machineIdle: machineIdle, diskKiBPerMessage: diskPerMessage, storeWrites: storeWrites,
                 outage: outage?.result)
         } catch {
             if let client { await client.shutdown() }
@@ -393,6 +451,19 @@ public struct BenchRun: Sendable {
     func stopAll(_ federation: Federation, _ fakes: [FakeNativeAPI]) async {
         await federation.stop()
         for fake in fakes { await fake.stop() }
+    }
+
+    /// Each node's store counters from its `/metrics`; a node that does not answer is left out.
+    func storeCounters(_ apps: [String], of federation: Federation) async -> [String: BenchStoreWrites.Amounts] {
+        var counters: [String: BenchStoreWrites.Amounts] = [:]
+        for app in apps {
+            var request = HTTPClientRequest(url: "\(federation.nodeURL(app))/metrics")
+            request.method = .GET
+            guard let response = try? await federation.http.execute(request, timeout: .seconds(5)), response.status.code == 200,
+                  let body = try? await response.body.collect(upTo: 1 << 22) else { continue }
+            counters[app] = BenchStoreWrites.Amounts(prometheusText: String(buffer: body))
+        }
+        return counters
     }
 
     func waitUntilAnswers(_ url: String, federation: Federation) async throws {

@@ -52,6 +52,8 @@ public final class BridgeNode: Sendable {
     let trace = TraceLog()
     let ready = Atomic<Bool>(false)
     let boundPort = Atomic<Int>(0)
+    /// The store's write statistics as of the last metrics scrape, so each scrape adds only what is new.
+    private let publishedStoreWrites = Mutex(StoreWriteStatistics())
 
     /// Opens the store, loads the signing key and the tenants' adapters. `adapterLoader` turns a config's
     /// adapter source into an adapter (the executable passes one that knows where bundled adapters live).
@@ -122,6 +124,17 @@ public final class BridgeNode: Sendable {
             services.append(RetentionService(node: self, tenant: tenant))
         }
         return services
+    }
+
+    /// Brings the store's commit and log-frame counters up to date in the metrics (`parley_store_commits_total`,
+    /// `parley_store_wal_frames_total`); called before each scrape, so the writer pays nothing per commit for them.
+    func publishStoreStatistics() {
+        let now = store.writeStatistics
+        let new = publishedStoreWrites.withLock { published in
+            defer { published = now }
+            return StoreWriteStatistics(commits: now.commits - published.commits, walFrames: now.walFrames - published.walFrames)
+        }
+        metrics.storeWrites(new)
     }
 
     /// Closes the HTTP client and the store; call after the service group has finished.

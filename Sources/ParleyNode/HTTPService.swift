@@ -22,6 +22,7 @@ struct HTTPService: Service {
         }
         router.get("/metrics") { _, _ -> Response in
             guard let registry = node.registry else { return Response(status: .notFound) }
+            node.publishStoreStatistics()
             var buffer: [UInt8] = []
             registry.emit(into: &buffer)
             return Response(status: .ok, headers: [.contentType: "text/plain; version=0.0.4"], body: .init(byteBuffer: ByteBuffer(bytes: buffer)))

@@ -1,5 +1,6 @@
 import CoreMetrics
 import Metrics
+import ParleyStore
 
 /// The node's metrics, through swift-metrics: whichever backend the executable bootstrapped receives them.
 struct NodeMetrics: Sendable {
@@ -23,6 +24,12 @@ struct NodeMetrics: Sendable {
     }
     func egressDepth(tenant: String, depth: Int) {
         Gauge(label: "parley_egress_depth", dimensions: [("tenant", tenant)]).record(depth)
+    }
+    /// Store commits and write-ahead log frames (pages) written since the last call.
+    func storeWrites(_ writes: StoreWriteStatistics) {
+        // Created even at zero, so a scrape shows both series from the start.
+        Counter(label: "parley_store_commits_total").increment(by: max(0, writes.commits))
+        Counter(label: "parley_store_wal_frames_total").increment(by: max(0, writes.walFrames))
     }
     /// Time from webhook receipt to the native send on the far side, as seen by each hop.
     func latency(_ stage: String, tenant: String, peer: String, nanoseconds: Int64) {

@@ -45,7 +45,11 @@ final class BackgroundCheckpointer: Sendable {
         var generation = 0
         var backgroundPasses = 0
         var inlinePasses = 0
+        var writes = StoreWriteStatistics()
     }
+
+    /// Commits that wrote to the log and the frames they appended, since the store opened.
+    var writes: StoreWriteStatistics { state.withLock { $0.writes } }
 
     /// For tests: passes run in the background and on the writer, and how often the log started again.
     var statistics: (background: Int, inline: Int, restarts: Int) {
@@ -76,7 +80,18 @@ final class BackgroundCheckpointer: Sendable {
     }
 
     /// Installs the WAL hook on the writer connection `db`, in place of `wal_autocheckpoint`.
+    ///
+    /// First copies what the log holds (the migrations' pages, or a previous run's), so that the hook's frame counts
+    /// start from the log's real length rather than from zero.
     func install(on db: Database) {
+        var logFrames: Int32 = 0, copied: Int32 = 0
+        if sqlite3_wal_checkpoint_v2(db.sqliteConnection, nil, SQLITE_CHECKPOINT_PASSIVE, &logFrames, &copied) == SQLITE_OK,
+           logFrames > 0 {
+            state.withLock { state in
+                state.lastLength = Int(logFrames)
+                state.copied = Int(copied)
+            }
+        }
         let context = Unmanaged.passUnretained(self).toOpaque()
         sqlite3_wal_hook(db.sqliteConnection, { context, connection, schema, pages in
             guard let context else { return SQLITE_OK }
@@ -95,9 +110,13 @@ final class BackgroundCheckpointer: Sendable {
     private func committed(logLength pages: Int, writer: OpaquePointer?, schema: UnsafePointer<CChar>?) {
         enum Action { case none, background, inline }
         let action = state.withLock { state -> Action in
+            state.writes.commits += 1
             if pages < state.lastLength {
                 state.generation += 1
                 state.copied = 0
+                state.writes.walFrames += pages
+            } else {
+                state.writes.walFrames += pages - state.lastLength
             }
             state.lastLength = pages
             guard pages >= thresholdPages else { return .none }

@@ -463,3 +463,18 @@ public struct StoreStats: Sendable, Hashable {
     public var delivery: [DeliveryStatus: Int]
     public var consentsGranted: Int
 }
+
+/// What the store's writer has written since it opened: how often it committed and how much it appended to the
+/// write-ahead log. Frames per message is the store's write amplification: each frame is one page (4 KiB) written to
+/// the log, synced with its commit and later copied into the database file.
+public struct StoreWriteStatistics: Sendable, Hashable {
+    /// Transactions that wrote to the log (a transaction that changed nothing writes no frames and is not counted).
+    public var commits: Int
+    /// Log frames (pages) those transactions appended.
+    public var walFrames: Int
+
+    public init(commits: Int = 0, walFrames: Int = 0) {
+        self.commits = commits
+        self.walFrames = walFrames
+    }
+}

@@ -166,6 +166,9 @@ public final class ParleyStore: Sendable {
         logger.debug("store opened", metadata: ["path": "\(path)", "durability": "\(options.durability.rawValue)"])
     }
 
+    /// Commits and log frames written since the store opened (migrations excepted); cheap enough to read per scrape.
+    public var writeStatistics: StoreWriteStatistics { checkpointer.writes }
+
     /// Closes every connection. Later calls throw ``StoreError/Code/closed``. Safe to call twice.
     public func close() throws(StoreError) {
         let wasClosed = isClosed.withLock { closed in

@@ -100,6 +100,14 @@ struct BenchCommand: AsyncParsableCommand {
         say(String(format: "  at saturation: machine idle %.1f %% of its CPU time (of which waiting for I/O %.1f %%); this bench process (load generator, fake APIs) %.3f ms/msg",
                    result.machineIdle.idleShare * 100, result.machineIdle.ioWaitShare * 100, result.benchCPUMsPerMessage))
         say("  storage written at saturation: " + result.apps.map { String(format: "%@ %.1f KiB/msg", $0, result.diskKiBPerMessage[$0] ?? 0) }.joined(separator: ", "))
+        if !result.storeWrites.isEmpty {
+            say("  store writes per message, saturation (offered rate): " + result.apps.compactMap { app in
+                result.storeWrites[app].map { w in
+                    String(format: "%@ %.3f commits, %.2f log frames (%.3f, %.2f)", app, w.saturation.commits,
+                           w.saturation.walFrames, w.offered.commits, w.offered.walFrames)
+                }
+            }.joined(separator: "; "))
+        }
         let r = result.raw
         say(String(format: "  raw, same run: XChaCha20-Poly1305 %.2f µs/msg (%d B), Ed25519 sign+verify %.1f µs, SQLite WAL FULL insert %.1f µs/msg (%d B rows, %d per commit)",
                    r.aeadMicros, o.size, r.signVerifyMicros, r.insertMicros, r.rowBytes, r.batch))

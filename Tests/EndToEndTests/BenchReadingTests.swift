@@ -23,6 +23,26 @@ struct BenchReadingTests {
         #expect(MachineIdle(from: reading, to: reading) == MachineIdle(idleShare: 0, ioWaitShare: 0))
     }
 
+    @Test("a node's store counters are read from its Prometheus text and turned into writes per message")
+    func storeCountersFromMetrics() throws {
+        let earlier = try #require(BenchStoreWrites.Amounts(prometheusText: """
+            # TYPE parley_store_wal_frames_total counter
+            parley_store_wal_frames_total 1200
+            # TYPE parley_messages_received_total counter
+            parley_messages_received_total{tenant="a",peer="b"} 7
+            # TYPE parley_store_commits_total counter
+            parley_store_commits_total 100
+
+            """))
+        #expect(earlier.commits == 100 && earlier.walFrames == 1200)
+        let later = try #require(BenchStoreWrites.Amounts(prometheusText: "parley_store_commits_total 150\nparley_store_wal_frames_total 2000\n"))
+        #expect(later.perMessage(since: earlier, messages: 400) == BenchStoreWrites.Amounts(commits: 0.125, walFrames: 2))
+        #expect(later.perMessage(since: earlier, messages: 0).commits == 50, "no messages counts as one, not a division by zero")
+        // A node without the counters (an older build, or metrics switched off) gives no reading.
+        #expect(BenchStoreWrites.Amounts(prometheusText: "parley_store_commits_total 3\n") == nil)
+        #expect(BenchStoreWrites.Amounts(prometheusText: "parley_store_commits_total x\nparley_store_wal_frames_total 1\n") == nil)
+    }
+
     @Test("this process's storage writes and the machine's counters read on Linux")
     func liveReadingsOnLinux() throws {
         #if os(Linux)

@@ -230,6 +230,11 @@ struct FederationTests {
                     .compactMap { $0.split(separator: " ").last.flatMap { Double($0) } }.reduce(0, +)
                 return received >= 2 ? true : nil
             }
+            // The same scrape carries the store's own counters (what `parley bench` reads per phase): a synced commit
+            // at least for each transaction received, each with the log pages it wrote.
+            let scrape = try await E2E.http(URLRequest(url: URL(string: federation.nodeURL("messenger") + "/metrics")!)).body
+            let writes = try #require(BenchStoreWrites.Amounts(prometheusText: scrape))
+            #expect(writes.commits >= 2 && writes.walFrames >= writes.commits)
             // Well inside the app's 3 s: the egress pass has claimed the row and is waiting for the app.
             try await Task.sleep(for: .milliseconds(700))
             await federation.node("messenger").stop(grace: .seconds(20))

@@ -90,6 +90,32 @@ import Testing
         #expect(statistics.restarts > 0)
     }
 
+    @Test func writeStatisticsCountEachCommitAndTheLogFramesItAppended() async throws {
+        let dir = try TempDir()
+        let path = dir.path()
+        let store = try ParleyStore(path: path, options: .init(durability: .normal))
+        defer { try? store.close() }
+        #expect(store.writeStatistics == StoreWriteStatistics(), "the migrations' commits are not counted")
+        let fileSize = try FileManager.default.attributesOfItem(atPath: path)[.size] as? NSNumber
+        // A page per table and index at least (a file not yet checkpointed holds only its first page or two).
+        #expect((fileSize?.intValue ?? 0) > 16 * 4_096, "opening copied the migrations' log into the file")
+        let body = Data(repeating: 0x5A, count: 1_024)
+        for n in 1...30 {
+            _ = try await store.ingest(event("evt-\(n)", envelopes: [envelope(n, conversation: "c\(n % 3)", sealed: body)]))
+        }
+        let written = store.writeStatistics
+        #expect(written.commits == 30)
+        // Opening copied the migrations' log into the file, so these commits started the log again: every frame in it
+        // is theirs. Counted independently, from the log file's own frame headers.
+        let frames = try framesInLog(ofStoreAt: path)
+        #expect(written.walFrames == frames)
+        #expect(frames >= 30, "each commit appended at least its body's page")
+
+        // A transaction that changes nothing appends no frame and is not counted.
+        _ = try await store.ingest(event("evt-1", envelopes: [envelope(1, conversation: "c1", sealed: body)]))
+        #expect(store.writeStatistics == written)
+    }
+
     @Test func aCheckpointIntervalOfZeroPagesIsRefusedBeforeTheFileIsTouched() throws {
         let dir = try TempDir()
         let path = dir.url.appendingPathComponent("never.sqlite").path
@@ -484,4 +510,21 @@ private func hex(_ data: Data) -> String { data.map { String(format: "%02x", $0)
 private func walFileSize(ofStoreAt path: String) throws -> Int {
     let size = try FileManager.default.attributesOfItem(atPath: path + "-wal")[.size] as? NSNumber
     return size?.intValue ?? 0
+}
+
+/// The frames of the current log in a store's `-wal` file: those after the 32-byte header whose salts match the
+/// header's (frames left from before the log last started again carry older salts).
+private func framesInLog(ofStoreAt path: String) throws -> Int {
+    let bytes = [UInt8](try Data(contentsOf: URL(fileURLWithPath: path + "-wal")))
+    func word(_ offset: Int) -> UInt32 { bytes[offset..<offset + 4].reduce(0) { $0 << 8 | UInt32($1) } }
+    guard bytes.count >= 32 else { return 0 }
+    let pageSize = Int(word(8))
+    let salts = (word(16), word(20))
+    var frames = 0
+    var offset = 32
+    while offset + 24 + pageSize <= bytes.count, (word(offset + 8), word(offset + 12)) == salts {
+        frames += 1
+        offset += 24 + pageSize
+    }
+    return frames
 }
