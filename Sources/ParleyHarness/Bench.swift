@@ -382,17 +382,15 @@ public struct BenchRun: Sendable {
             let diskAfter = apps.map { app in federation.node(app).pid.flatMap(Self.writtenBytes) ?? 0 }
             let machineAfter = MachineIdle.Reading.now()
             let writesAfterSaturation = await storeCounters(apps, of: federation)
-            var storeWrites: [String: BenchStoreWrites] = [:]
-            for app in apps {
-                guard let start = writesBeforeOffered[app], let middle = writesBeforeSaturation[app],
-                      let end = writesAfterSaturation[app] else { continue }
-                storeWrites[app] = BenchStoreWrites(
-                    offered: middle.perMessage(since: start, messages: recorder.snapshot(phase: 1).arrived),
-                    saturation: end.perMessage(since: middle, messages: recorder.snapshot(phase: 2).arrived))
-            }
             let deliveredAtSaturation = max(1, recorder.snapshot(phase: 2).arrived)
             var cpuPerMessage: [String: Double] = [:], cpuCores: [String: Double] = [:], diskPerMessage: [String: Double] = [:]
+            var storeWrites: [String: BenchStoreWrites] = [:]
             for (i, app) in apps.enumerated() {
+                if let start = writesBeforeOffered[app], let middle = writesBeforeSaturation[app], let end = writesAfterSaturation[app] {
+                    storeWrites[app] = BenchStoreWrites(
+                        offered: middle.perMessage(since: start, messages: recorder.snapshot(phase: 1).arrived),
+                        saturation: end.perMessage(since: middle, messages: deliveredAtSaturation))
+                }
                 cpuPerMessage[app] = (cpuAfter[i] - cpuBefore[i]) * 1000 / Double(deliveredAtSaturation)
                 cpuCores[app] = (cpuAfter[i] - cpuBefore[i]) / saturationWall
                 diskPerMessage[app] = Double(diskAfter[i] &- diskBefore[i]) / 1024 / Double(deliveredAtSaturation)
@@ -457,10 +455,7 @@ public struct BenchRun: Sendable {
     func storeCounters(_ apps: [String], of federation: Federation) async -> [String: BenchStoreWrites.Amounts] {
         var counters: [String: BenchStoreWrites.Amounts] = [:]
         for app in apps {
-            var request = HTTPClientRequest(url: "\(federation.nodeURL(app))/metrics")
-            request.method = .GET
-            guard let response = try? await federation.http.execute(request, timeout: .seconds(5)), response.status.code == 200,
-                  let body = try? await response.body.collect(upTo: 1 << 22) else { continue }
+            guard let (status, body) = try? await federation.getFromNode(app, "/metrics"), status == 200 else { continue }
             counters[app] = BenchStoreWrites.Amounts(prometheusText: String(buffer: body))
         }
         return counters

@@ -163,10 +163,7 @@ public struct DemoScript: Sendable {
     }
 
     func traces(_ app: String, since: Int) async throws -> [Trace] {
-        var request = HTTPClientRequest(url: "\(federation.nodeURL(app))/debug/trace?since=\(since)")
-        request.method = .GET
-        let response = try await federation.http.execute(request, timeout: .seconds(5))
-        let body = try await response.body.collect(upTo: 1 << 22)
+        let body = try await federation.getFromNode(app, "/debug/trace?since=\(since)").body
         return try JSONDecoder().decode([Trace].self, from: Data(body.readableBytesView))
     }
 

@@ -1,6 +1,7 @@
 import AsyncHTTPClient
 import Foundation
 import Logging
+import NIOCore
 import ParleyCrypto
 import ParleySim
 
@@ -170,6 +171,15 @@ public final class Federation: Sendable {
     public func configPath(_ app: String) -> String { "\(workDirectory)/\(app)/node.toml" }
     public func nodeURL(_ app: String) -> String { "http://127.0.0.1:\(nodePorts[app]!)" }
     public func simURL(_ app: String) -> String { "http://127.0.0.1:\(simPorts[app]!)" }
+
+    /// `GET path` on `app`'s node (its status and body, up to 4 MiB): the node's own endpoints, such as `/metrics`
+    /// and `/debug/trace`.
+    func getFromNode(_ app: String, _ path: String) async throws -> (status: UInt, body: ByteBuffer) {
+        var request = HTTPClientRequest(url: nodeURL(app) + path)
+        request.method = .GET
+        let response = try await http.execute(request, timeout: .seconds(5))
+        return (response.status.code, try await response.body.collect(upTo: 1 << 22))
+    }
     public func sim(_ app: String) -> SimulatorClient { SimulatorClient(baseURL: simURL(app), httpClient: http) }
     public func node(_ app: String) -> ManagedProcess { nodeProcesses[app]! }
     public func simulator(_ app: String) -> ManagedProcess { simProcesses[app]! }
