@@ -96,14 +96,14 @@ let modules: [Module] = [
     module("ParleyCoreTests", kind: "test", local: ["ParleyCore"]),
     module("ParleyCryptoTests", kind: "test", local: ["ParleyCrypto"]),
     module("ParleyStoreTests", kind: "test", local: ["ParleyStore", "ParleyCore"]),
-    module("ParleyKitTests", kind: "test", local: ["ParleyKit", "ParleyKitTesting", "ExampleAdapter"], linkerSettings: allowSharedEntryPoint),
+    module("ParleyKitTests", kind: "test", local: ["ParleyCore", "ParleyKit", "ParleyKitTesting", "ExampleAdapter"], linkerSettings: allowSharedEntryPoint),
     // Every adapter exports the same `parley_adapter_v1` entry point (it is the ABI); a test binary that links
     // several adapters statically keeps the first and calls the others through their Swift types.
     module("AdapterTests", kind: "test", local: ["ParleyKit", "ParleyKitTesting", "WhatsAppAdapter", "MessengerAdapter", "InstagramAdapter"],
            linkerSettings: allowSharedEntryPoint),
     module("ParleySimTests", kind: "test", local: ["ParleySim"], external: [hummingbirdTesting]),
     module("ParleyNodeTests", kind: "test", local: ["ParleyNode", "ParleyCore", "ParleyCrypto", "ParleyStore"], external: [hummingbirdTesting, nioCore, nioPosix, nioHTTP1, nioSSL]),
-    module("EndToEndTests", kind: "test", local: ["ParleyHarness"]),
+    module("EndToEndTests", kind: "test", local: ["ParleyHarness", "ParleyKit"]),
 ]
 
 let dynamicAdapters = ["WhatsAppAdapter", "MessengerAdapter", "InstagramAdapter", "ExampleAdapter"]

@@ -76,7 +76,9 @@ public final class BenchRecorder: Sendable {
 }
 
 /// A fast stand-in for one app's Graph API: answers `POST /{account}/messages` like the real app and tells the
-/// recorder when each benchmark message (text carrying `PB<8 digits>`) arrives.
+/// recorder when each benchmark message arrives. A benchmark text ends with `PB<8 digits>`, its sequence number; a
+/// text longer than the app takes arrives as several messages in order, and only the last carries the number, so
+/// the recorder hears of the message when all of it is there.
 ///
 /// Plain SwiftNIO, answering on the event loop: the bench shares the machine with the nodes it measures, so its
 /// stand-ins must cost far less per request than the node does (Hummingbird took ~2.5× the CPU per request here).
@@ -86,6 +88,9 @@ public final class FakeNativeAPI: Sendable {
     let recorder: BenchRecorder
     private let counter = Atomic<Int>(0)
     private let channel = Mutex<(any Channel)?>(nil)
+
+    /// `POST …/messages` requests answered so far.
+    public var messagesReceived: Int { counter.load(ordering: .relaxed) }
 
     public init(app: String, port: Int, recorder: BenchRecorder) {
         self.app = app
@@ -132,12 +137,13 @@ public final class FakeNativeAPI: Sendable {
         return (.ok, #"{"recipient_id":"x","message_id":"m_BENCH\#(n)"}"#)
     }
 
-    /// The number after the first `PB` followed by eight digits.
+    /// The number after the last `PB` followed by eight digits. Searched from the end, where the text's number is
+    /// (the text is the last field of each app's send body), so a 16 KiB body is not read through.
     static func sequenceNumber(in bytes: [UInt8]) -> Int? {
         let p = UInt8(ascii: "P"), b = UInt8(ascii: "B"), zero = UInt8(ascii: "0"), nine = UInt8(ascii: "9")
         guard bytes.count >= 10 else { return nil }
-        var i = 0
-        while i + 10 <= bytes.count {
+        var i = bytes.count - 10
+        while i >= 0 {
             if bytes[i] == p, bytes[i + 1] == b {
                 var value = 0, ok = true
                 for j in 0..<8 {
@@ -147,7 +153,7 @@ public final class FakeNativeAPI: Sendable {
                 }
                 if ok { return value }
             }
-            i += 1
+            i -= 1
         }
         return nil
     }

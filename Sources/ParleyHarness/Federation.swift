@@ -60,9 +60,10 @@ public final class Federation: Sendable {
     ///     loaded into the nodes' stores by ``importContacts()`` (`parley contacts import`), as an operator would.
     ///   - captureFederation: route node-to-node traffic through ``CapturingProxy``s that keep every body.
     ///   - limits: `[limits]` keys to set in every node's config (TOML values, e.g. `["max_queue_per_peer": "3"]`).
+    ///   - policy: `[tenants.policy]` keys to set in every node's config (e.g. `["max_text_bytes": "16384"]`).
     public init(executable: String, configDirectory: String, workDirectory: String, operators: [Operator] = Operator.demo,
                 logLevel: String = "info", extraUsers: Int = 0, captureFederation: Bool = false, limits: [String: String] = [:],
-                http: HTTPClient = .shared) throws {
+                policy: [String: String] = [:], http: HTTPClient = .shared) throws {
         self.extraUsers = extraUsers
         self.executable = executable
         self.configDirectory = configDirectory
@@ -114,11 +115,8 @@ public final class Federation: Sendable {
             }
             var text = template
             for (key, value) in values { text = text.replacingOccurrences(of: "${\(key)}", with: value) }
-            if !limits.isEmpty {
-                guard text.contains("\n[limits]\n") else { throw HarnessError("harness.config", "\(configDirectory)/\(op.app).toml has no [limits] table to extend") }
-                let lines = limits.sorted { $0.key < $1.key }.map { "\($0.key) = \($0.value)\n" }.joined()
-                text = text.replacingOccurrences(of: "\n[limits]\n", with: "\n[limits]\n" + lines)
-            }
+            text = try Self.setting(limits, inTable: "limits", of: text, file: "\(configDirectory)/\(op.app).toml")
+            text = try Self.setting(policy, inTable: "tenants.policy", of: text, file: "\(configDirectory)/\(op.app).toml")
             var stored = ""
             for remote in peers where extraUsers > 0 {
                 for k in 1...extraUsers {
@@ -166,6 +164,27 @@ public final class Federation: Sendable {
         if k == 0 { return viewer.accounts[remote.app]! }
         let index = { (app: String) in String(Operator.demo.firstIndex { $0.app == app } ?? 9) }
         return "8" + index(viewer.app) + index(remote.app) + String(format: "%09d", k)
+    }
+
+    /// `text` (a config) with `values` set in its first `[table]`: a key it already has is replaced, a new one added.
+    static func setting(_ values: [String: String], inTable table: String, of text: String, file: String) throws -> String {
+        guard !values.isEmpty else { return text }
+        var lines = text.components(separatedBy: "\n")
+        guard let header = lines.firstIndex(where: { $0.trimmingCharacters(in: .whitespaces) == "[\(table)]" }) else {
+            throw HarnessError("harness.config", "\(file) has no [\(table)] table to extend")
+        }
+        for (key, value) in values.sorted(by: { $0.key < $1.key }) {
+            let end = lines[(header + 1)...].firstIndex { $0.trimmingCharacters(in: .whitespaces).hasPrefix("[") } ?? lines.endIndex
+            let line = "\(key) = \(value)"
+            if let existing = lines[(header + 1)..<end].firstIndex(where: {
+                $0.split(separator: "=", maxSplits: 1).first?.trimmingCharacters(in: .whitespaces) == key
+            }) {
+                lines[existing] = line
+            } else {
+                lines.insert(line, at: header + 1)
+            }
+        }
+        return lines.joined(separator: "\n")
     }
 
     public func configPath(_ app: String) -> String { "\(workDirectory)/\(app)/node.toml" }

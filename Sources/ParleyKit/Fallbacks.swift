@@ -105,44 +105,82 @@ public enum Fallbacks {
     /// Splits `text` into pieces of at most `limit` units, preferring to break after whitespace and never
     /// inside a grapheme. A single grapheme longer than the limit becomes a piece of its own.
     public static func split(_ text: String, limit: Int, unit: TextLimitUnit) -> [String] {
-        func size(_ c: Character) -> Int { unit == .characters ? 1 : c.utf8.count }
         guard limit > 0 else { return [text] }
         // Neither unit can exceed the UTF-8 length: nearly every message fits and needs no grapheme walk.
         if !text.isEmpty, text.utf8.count <= limit { return [text] }
-        var pieces: [String] = []
-        var current: [Character] = []
-        var currentSize = 0
-        var lastBreak: Int? = nil  // index in `current` just after the last whitespace
-        for c in text {
-            let s = size(c)
-            if currentSize + s > limit, !current.isEmpty {
-                let cut = (lastBreak ?? current.count) > 0 ? (lastBreak ?? current.count) : current.count
-                let head = String(current[..<cut])
-                let tail = Array(current[cut...])
-                pieces.append(head.trimmingTrailingWhitespace)
-                current = Array(tail.drop(while: { $0.isWhitespace }))
-                currentSize = current.reduce(0) { $0 + size($1) }
+        let graphemes = Grapheme.all(of: text, unit: unit)
+        var pieces: [Range<Int>] = []  // ranges of `graphemes`
+        var start = 0  // the current piece is graphemes[start..<i]
+        var size = 0
+        var lastBreak: Int? = nil  // just after the current piece's last whitespace
+        var i = 0
+        while i < graphemes.count {
+            let s = Int(graphemes[i].size)
+            if size + s > limit, i > start {
+                let cut = (lastBreak ?? i) > start ? (lastBreak ?? i) : i
+                var headEnd = cut
+                while headEnd > start, graphemes[headEnd - 1].isWhitespace { headEnd -= 1 }
+                pieces.append(start..<(headEnd > start ? headEnd : cut))
+                start = cut
+                while start < i, graphemes[start].isWhitespace { start += 1 }
+                size = graphemes[start..<i].reduce(0) { $0 + Int($1.size) }
                 lastBreak = nil
-                if currentSize + s > limit, !current.isEmpty {
-                    pieces.append(String(current))
-                    current = []
-                    currentSize = 0
+                if size + s > limit, i > start {
+                    pieces.append(start..<i)
+                    start = i
+                    size = 0
                 }
             }
-            if current.isEmpty && c.isWhitespace && !pieces.isEmpty { continue }
-            current.append(c)
-            currentSize += s
-            if c.isWhitespace { lastBreak = current.count }
+            if i == start, graphemes[i].isWhitespace, !pieces.isEmpty {
+                i += 1
+                start = i
+                continue
+            }
+            size += s
+            i += 1
+            if graphemes[i - 1].isWhitespace { lastBreak = i }
         }
-        if !current.isEmpty { pieces.append(String(current)) }
-        return pieces.filter { !$0.isEmpty }
+        if i > start { pieces.append(start..<i) }
+        let utf8 = text.utf8
+        func offset(_ grapheme: Int) -> String.Index {
+            utf8.index(utf8.startIndex, offsetBy: grapheme < graphemes.count ? Int(graphemes[grapheme].utf8Offset) : utf8.count)
+        }
+        return pieces.map { String(text[offset($0.lowerBound)..<offset($0.upperBound)]) }.filter { !$0.isEmpty }
     }
-}
 
-extension String {
-    fileprivate var trimmingTrailingWhitespace: String {
-        var s = Substring(self)
-        while let last = s.last, last.isWhitespace { s = s.dropLast() }
-        return s.isEmpty ? self : String(s)
+    /// Where a grapheme starts in the UTF-8, how many of the app's units it counts for, and whether it is whitespace.
+    private struct Grapheme {
+        var utf8Offset: Int32
+        var size: Int32
+        var isWhitespace: Bool
+
+        static func all(of text: String, unit: TextLimitUnit) -> [Grapheme] {
+            // ASCII text (nearly all long texts bots and people send) is one grapheme per byte but for CR LF, and
+            // reading it byte by byte costs a fraction of Swift's grapheme breaking.
+            let ascii = text.utf8.withContiguousStorageIfAvailable { bytes -> [Grapheme]? in
+                guard bytes.allSatisfy({ $0 < 0x80 }) else { return nil }
+                return [Grapheme](unsafeUninitializedCapacity: bytes.count) { buffer, count in
+                    var k = 0
+                    while k < bytes.count {
+                        let byte = bytes[k]
+                        let pair = byte == 0x0D && k + 1 < bytes.count && bytes[k + 1] == 0x0A
+                        let space = byte == 0x20 || (byte >= 0x09 && byte <= 0x0D)
+                        buffer[count] = Grapheme(utf8Offset: Int32(k), size: pair && unit == .utf8Bytes ? 2 : 1, isWhitespace: space)
+                        count += 1
+                        k += pair ? 2 : 1
+                    }
+                }
+            }
+            if let ascii = ascii ?? nil { return ascii }
+            var graphemes: [Grapheme] = []
+            graphemes.reserveCapacity(text.utf8.count)
+            var offset = 0
+            for c in text {
+                let bytes = c.utf8.count
+                graphemes.append(Grapheme(utf8Offset: Int32(offset), size: Int32(unit == .characters ? 1 : bytes), isWhitespace: c.isWhitespace))
+                offset += bytes
+            }
+            return graphemes
+        }
     }
 }

@@ -113,6 +113,7 @@ public struct PeerConfig: Sendable, Hashable {
 
 public struct Limits: Sendable, Hashable {
     public var maxWebhookBodyBytes = 1 << 20
+    /// The largest federation transaction body taken from a peer, and the most this node puts in one it sends.
     public var maxTransactionBytes = 8 << 20
     public var maxEnvelopesPerTransaction = 500
     public var clockSkewSeconds = 300

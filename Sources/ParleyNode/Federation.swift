@@ -50,6 +50,42 @@ extension TransactionBody {
         return out
     }
 
+    /// The length of ``json(origin:sealed:)`` for envelopes of these sizes, without building it.
+    static func jsonSize(origin: String, sealedSizes: some Sequence<Int>) -> Int {
+        var originBytes: [UInt8] = []
+        JSONValue.appendString(origin, to: &originBytes)
+        var size = #"{"envelopes":["#.utf8.count + #"],"origin":"#.utf8.count + originBytes.count + 1
+        var count = 0
+        for bytes in sealedSizes {
+            size += (bytes + 2) / 3 * 4 + 2
+            count += 1
+        }
+        return size + max(0, count - 1)
+    }
+
+    /// Cuts a claim, in order, into runs whose bodies stay within `maxBytes` (a run holds one envelope at least,
+    /// however large): the peer refuses a longer body with 413, and a claim of 500 large messages would be one.
+    static func runs<Item>(_ items: [Item], origin: String, maxBytes: Int, sealedSize: (Item) -> Int) -> [[Item]] {
+        let fixed = jsonSize(origin: origin, sealedSizes: [])
+        var runs: [[Item]] = []
+        var current: [Item] = []
+        var size = fixed
+        for item in items {
+            let added = (sealedSize(item) + 2) / 3 * 4 + 2 + (current.isEmpty ? 0 : 1)
+            if !current.isEmpty, size + added > maxBytes {
+                runs.append(current)
+                current = []
+                size = fixed
+                size += added - 1
+            } else {
+                size += added
+            }
+            current.append(item)
+        }
+        if !current.isEmpty { runs.append(current) }
+        return runs
+    }
+
     /// Reads a transaction body; the error says what is wrong with it.
     init(json bytes: [UInt8]) throws(FederationJSONError) {
         let value = try FederationJSONError.parse(bytes)
@@ -391,6 +427,50 @@ struct PeerSender: Service {
         if !claim.expired.isEmpty { node.metrics.failed(tenant: tenant.name, peer: peer, reason: "delivery.expired", count: claim.expired.count) }
         guard !claim.items.isEmpty else { return (!claim.expired.isEmpty || claim.stoppedEarly, nil, []) }
         let items = claim.items.filter { $0.sealed != nil }
+        // Usually one transaction; several, in order, when the claimed envelopes are too large for one body.
+        var runs = TransactionBody.runs(items, origin: tenant.domain, maxBytes: node.config.limits.maxTransactionBytes) { $0.sealed?.count ?? 0 }
+        var accepted: [Data] = []
+        while !runs.isEmpty {
+            let run = runs.removeFirst()
+            switch try await transmit(run, claim: claim, to: peerRuntime) {
+            case .answered(let sent):
+                accepted += sent
+            case .failed(let status, _, _) where status == 413 && run.count > 1:
+                // The peer takes smaller bodies than we send (its max_transaction_bytes or max_envelopes_per_transaction
+                // is lower): halve the run rather than refuse envelopes that would pass on their own.
+                node.logger.notice("peer refused a transaction as too large; sending it in halves", metadata: [
+                    "peer": .string(peer), "envelopes": .stringConvertible(run.count),
+                ])
+                runs.insert(Array(run[(run.count / 2)...]), at: 0)
+                runs.insert(Array(run[..<(run.count / 2)]), at: 0)
+            case .failed(let status, let retryAfter, let error):
+                let permanent = [400, 401, 403, 404, 413].contains(status)
+                if status == 413 {
+                    // One envelope larger than the peer takes: it alone is refused; the rest go on.
+                    try await retryAll(run, claim: claim, error: error, minimumDelay: nil, permanent: true)
+                    continue
+                }
+                // This run and every later one go back to the queue, so no conversation skips ahead.
+                try await retryAll(run + runs.joined(), claim: claim, error: error, minimumDelay: retryAfter, permanent: permanent)
+                return (true, retryAfter ?? node.backoffMillis(attempt: items.map(\.attempt).max() ?? 1), accepted)
+            }
+        }
+        node.metrics.queueDepth(peer: peer, depth: try await node.queues.depth(.outbox, tenant: tenant.name, peer: peer))
+        return (true, nil, accepted)
+    }
+
+    /// What became of one transaction.
+    enum TransmitOutcome {
+        /// The peer answered per envelope; these it took (to be marked sent).
+        case answered(accepted: [Data])
+        /// No per-envelope answer: an HTTP status (0 when the peer was unreachable), the peer's Retry-After in
+        /// milliseconds, and the error recorded on the rows.
+        case failed(status: Int, retryAfterMillis: Int64?, error: String)
+    }
+
+    /// Sends `items` as one signed transaction and records the peer's answer for each envelope (retries, dead
+    /// letters, native failures); a transaction the peer did not answer is left to the caller.
+    private func transmit(_ items: [OutboxItem], claim: OutboxClaim, to peerRuntime: PeerRuntime) async throws -> TransmitOutcome {
         let ids = items.map { Hex.encode(Array($0.envelopeId)) }
         // Same envelopes → same transaction id, so a retried batch is recognised by the peer.
         let txnId = Hex.encode(Array(Hashing.sha256(Array(ids.joined(separator: ",").utf8)).prefix(16)))
@@ -407,16 +487,13 @@ struct PeerSender: Service {
                 .PUT, url: peerRuntime.config.url + path, headers: headers, body: bodyBytes, timeout: .seconds(30), maxBodyBytes: 16 << 20)
             guard response.status == 200 else {
                 let retryAfter = response.headers.first(name: "Retry-After").flatMap(Int64.init).map { $0 * 1000 }
-                let permanent = [400, 401, 403, 404, 413].contains(response.status)
                 node.logger.warning("peer refused transaction", metadata: ["peer": .string(peer), "status": .stringConvertible(response.status), "body": .string(String(decoding: response.body.prefix(300), as: UTF8.self))])
-                try await retryAll(items, claim: claim, error: "peer.http_\(response.status)", minimumDelay: retryAfter, permanent: permanent)
-                return (true, retryAfter ?? node.backoffMillis(attempt: items.map(\.attempt).max() ?? 1), [])
+                return .failed(status: response.status, retryAfterMillis: retryAfter, error: "peer.http_\(response.status)")
             }
             answer = try TransactionAnswer(json: response.body)
         } catch {
             node.logger.notice("peer unreachable", metadata: ["peer": .string(peer), "error": .string("\(error)")])
-            try await retryAll(items, claim: claim, error: "peer.unreachable", minimumDelay: nil, permanent: false)
-            return (true, node.backoffMillis(attempt: items.map(\.attempt).max() ?? 1), [])
+            return .failed(status: 0, retryAfterMillis: nil, error: "peer.unreachable")
         }
         node.metrics.latency("federation", tenant: tenant.name, peer: peer, nanoseconds: (ContinuousClock.now - started).nanoseconds)
         var sent: [Data] = [], retries: [RetrySchedule] = [], dead: [DeadLetter] = []
@@ -455,8 +532,7 @@ struct PeerSender: Service {
             _ = try await node.store.deadLetterOutbox(tenant: tenant.name, dead, now: after)
             for letter in dead { node.metrics.failed(tenant: tenant.name, peer: peer, reason: letter.reason.rawValue) }
         }
-        node.metrics.queueDepth(peer: peer, depth: try await node.queues.depth(.outbox, tenant: tenant.name, peer: peer))
-        return (true, nil, sent)
+        return .answered(accepted: sent)
     }
 
     private func retryAll(_ items: [OutboxItem], claim: OutboxClaim, error: String, minimumDelay: Int64?, permanent: Bool) async throws {

@@ -1,5 +1,6 @@
 import Foundation
-import ParleyHarness
+@testable import ParleyHarness
+import ParleyKit
 import Testing
 
 @Suite("Bench readings")
@@ -53,5 +54,34 @@ struct BenchReadingTests {
         let after = try #require(BenchRun.writtenBytes(pid: getpid()))
         #expect(after >= before)
         #endif
+    }
+
+    @Test("a benchmark text is words ending in its sequence number, which the fake API reads from the last part")
+    func benchTextsEndWithTheirSequenceNumber() throws {
+        for count in [0, 1, 6, 10, 11, 1_014, 16_374] {
+            let filler = LoadGenerator.filler(count: count)
+            #expect(filler.utf8.count == count)
+            #expect(count == 0 || filler.hasSuffix(" "), "the number after it is a word of its own")
+            #expect(!filler.contains("  "))
+        }
+        // A text longer than the app takes arrives in parts; only the last names the message.
+        let text = LoadGenerator.filler(count: 16_374) + "PB00000042"
+        let parts = Fallbacks.split(text, limit: 2_000, unit: .characters)
+        #expect(parts.count == 9)
+        let bodies = parts.map { Array(#"{"recipient":{"id":"1"},"message":{"text":"\#($0)"}}"#.utf8) }
+        #expect(bodies.map(FakeNativeAPI.sequenceNumber(in:)) == Array(repeating: nil, count: 8) + [42])
+        #expect(FakeNativeAPI.sequenceNumber(in: Array("PB00000007 x PB00000008".utf8)) == 8, "the last number counts")
+        #expect(FakeNativeAPI.sequenceNumber(in: Array("PB0000007".utf8)) == nil)
+    }
+
+    @Test("settings for the harness's nodes replace a key the config has and add one it lacks, in that table only")
+    func harnessSettingsReplaceOrAdd() throws {
+        let config = "[limits]\nmax_queue_per_peer = 5\n\n[[tenants]]\nname = \"a\"\n\n[tenants.policy]\nmax_text_bytes = 4096\n"
+        let limits = try Federation.setting(["max_queue_per_peer": "3", "batch_linger_ms": "1"], inTable: "limits", of: config, file: "x.toml")
+        #expect(limits == "[limits]\nbatch_linger_ms = 1\nmax_queue_per_peer = 3\n\n[[tenants]]\nname = \"a\"\n\n[tenants.policy]\nmax_text_bytes = 4096\n")
+        let policy = try Federation.setting(["max_text_bytes": "16384", "name": "b"], inTable: "tenants.policy", of: config, file: "x.toml")
+        #expect(policy.contains("max_text_bytes = 16384\n") && !policy.contains("4096") && policy.contains("name = \"a\""))
+        #expect(try Federation.setting([:], inTable: "absent", of: config, file: "x.toml") == config)
+        #expect(throws: HarnessError.self) { try Federation.setting(["k": "1"], inTable: "absent", of: config, file: "x.toml") }
     }
 }

@@ -181,4 +181,16 @@ struct CommandLineTests {
         #expect(values["lost"] == "0", "\(result.output)")
         #expect((values["msgs_per_s"].flatMap(Double.init) ?? 0) > 0)
     }
+
+    @Test("parley bench with texts longer than the destination takes: each crosses as several messages and counts once")
+    func benchWithLongTexts() async throws {
+        let result = try await parley(["bench", "--duration", "1", "--conversations", "2", "--rate", "20", "--size", "5000",
+                                       "--configs", E2E.repository + "/Config/demo"])
+        #expect(result.status == 0, "\(result.output)")
+        let last = result.output.split(separator: "\n").last.map(String.init) ?? ""
+        // 5,000 characters of words: 2,000 + 2,000 + 1,000 at Messenger's limit.
+        #expect(last.contains(" native_sends_per_msg=3.00 ") && last.contains(" lost=0"), "\(result.output)")
+        let tooLong = try await parley(["bench", "--size", "70000", "--configs", E2E.repository + "/Config/demo"])
+        #expect(tooLong.status != 0 && tooLong.output.contains("--size must be between 16 and 65536"), "\(tooLong.output)")
+    }
 }

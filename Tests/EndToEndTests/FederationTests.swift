@@ -151,16 +151,63 @@ struct FederationTests {
         }
     }
 
+    @Test("a backlog of long messages crosses in transactions the peer takes, in order and none refused; a peer that takes less gets halves")
+    func longMessagesCrossInTransactionsThePeerTakes() async throws {
+        try await E2E.withFederation(limits: ["max_transaction_bytes": "16384"]) { federation in
+            let wa = federation.op("whatsapp")
+            @Sendable func log(_ app: String) -> String { E2E.nodeLog(federation, app) }
+            @Sendable func inbox() async throws -> [String] { try await E2E.inboxTexts(federation, "messenger") }
+            // ~2,400 characters: over Messenger's 2,000, so each also arrives as two messages; ~4 KiB in a body.
+            func long(_ label: String) -> String { label + " " + (0..<500).map { "w\($0)" }.joined(separator: " ") }
+            var sent = ["hello"]
+            func expectArrival(_ what: String) async throws {
+                let expected = sent.joined(separator: " ")
+                let texts = try await eventually(what, timeout: .seconds(120), every: .milliseconds(200)) {
+                    let texts = try await inbox()
+                    return texts.joined(separator: " ").count >= expected.count ? texts : nil
+                }
+                #expect(texts.joined(separator: " ") == expected, "every message once, in order, its parts together")
+            }
+            // First contact while both are up, so the recipient's keys are known while the peer is away.
+            _ = try await federation.sim("whatsapp").send(from: wa.user, to: wa.accounts["messenger"]!, text: "hello")
+            try await expectArrival("the first message")
+
+            /// Ten long messages queue up while the peer is down, then the peer comes back.
+            func queueTenWhileThePeerIsDown(_ label: String) async throws {
+                for n in 0..<10 {
+                    sent.append(long("\(label) #\(n)"))
+                    _ = try await federation.sim("whatsapp").send(from: wa.user, to: wa.accounts["messenger"]!, text: sent.last!)
+                }
+                try await Task.sleep(for: .seconds(1))
+                try await federation.restartNode("messenger")
+                try await expectArrival("the long messages \(label)")
+            }
+
+            // Together ~40 KiB, they go out as bodies of at most 16 KiB.
+            await federation.node("messenger").stop()
+            try await queueTenWhileThePeerIsDown("queued")
+            #expect(!log("whatsapp").contains("peer refused"), "no transaction over the peer's limit was sent")
+
+            // The sender now sends bodies of up to 8 MiB, the peer still takes 16 KiB: refused as too large, the
+            // transaction is sent again in halves until each fits.
+            await federation.node("messenger").stop()
+            await federation.node("whatsapp").stop()
+            let config = try String(contentsOfFile: federation.configPath("whatsapp"), encoding: .utf8)
+            try config.replacingOccurrences(of: "max_transaction_bytes = 16384", with: "max_transaction_bytes = 8388608")
+                .write(toFile: federation.configPath("whatsapp"), atomically: true, encoding: .utf8)
+            try await federation.restartNode("whatsapp")
+            try await queueTenWhileThePeerIsDown("sent in halves")
+            #expect(log("whatsapp").contains("sending it in halves"))
+            #expect(!log("whatsapp").contains("peer refused envelope") && !log("messenger").contains("app delivery failed"))
+        }
+    }
+
     @Test("full queues push back along the chain with 503 + Retry-After (absent peer → app, slow app → peer), losing and doubling nothing")
     func fullQueuesPushBack() async throws {
         try await E2E.withFederation(limits: ["max_queue_per_peer": "3"]) { federation in
-            let ig = federation.op("instagram"), fb = federation.op("messenger")
-            @Sendable func log(_ app: String) -> String {
-                (try? String(contentsOfFile: "\(federation.dataDirectory)/\(app)/node.log", encoding: .utf8)) ?? ""
-            }
-            @Sendable func inbox() async throws -> [String] {
-                try await federation.sim("messenger").mailbox(of: fb.user).inbox.compactMap(\.text)
-            }
+            let ig = federation.op("instagram")
+            @Sendable func log(_ app: String) -> String { E2E.nodeLog(federation, app) }
+            @Sendable func inbox() async throws -> [String] { try await E2E.inboxTexts(federation, "messenger") }
 
             // First contact while both are up, so the recipient's key bundle is known when the peer goes away.
             _ = try await federation.sim("instagram").send(from: ig.user, to: ig.accounts["messenger"]!, text: "hello")

@@ -44,6 +44,16 @@ enum E2E {
         }
     }
 
+    /// What the node of `app` has logged so far.
+    static func nodeLog(_ federation: Federation, _ app: String) -> String {
+        (try? String(contentsOfFile: "\(federation.dataDirectory)/\(app)/node.log", encoding: .utf8)) ?? ""
+    }
+
+    /// The texts in the inbox of `app`'s scripted user, oldest first.
+    static func inboxTexts(_ federation: Federation, _ app: String) async throws -> [String] {
+        try await federation.sim(app).mailbox(of: federation.op(app).user).inbox.compactMap(\.text)
+    }
+
     /// Signs and sends a raw federation request as the node of `app` (the test reads that node's key file).
     static func signedPUT(_ federation: Federation, as app: String, origin: String? = nil, to target: String, path: String, body: [UInt8], key: NodeSigningKey? = nil) async throws -> (status: Int, body: String) {
         let signingKey = try key ?? NodeSigningKey(contentsOfFile: "\(federation.dataDirectory)/\(app)/node/node.key")

@@ -1,3 +1,4 @@
+import ParleyCore
 import ParleyKit
 import Testing
 
@@ -97,5 +98,66 @@ import Testing
         let parts = Fallbacks.split("ab" + family + "cd", limit: 8, unit: .utf8Bytes)
         #expect(parts == ["ab", family, "cd"])
         #expect(Fallbacks.split("abcdefghij", limit: 4, unit: .characters) == ["abcd", "efgh", "ij"])
+    }
+
+    @Test func splittingMatchesTheCharacterByCharacterDefinitionOnMixedTexts() {
+        // ASCII (read byte by byte), CR LF (one grapheme of two bytes), and graphemes of several scalars.
+        let alphabet = ["a", "b", " ", " ", "\n", "\r\n", "\r", "\t", "é", "e\u{301}", "👨‍👩‍👧‍👦", "🇫🇷", "x", "y", "z"]
+        var random = SplitMix64(seed: 42)
+        for round in 0..<3_000 {
+            let asciiOnly = round % 2 == 0
+            let letters = asciiOnly ? alphabet.filter { $0.utf8.allSatisfy { $0 < 0x80 } } : alphabet
+            let text = (0..<Int.random(in: 0...60, using: &random)).map { _ in letters.randomElement(using: &random)! }.joined()
+            let limit = Int.random(in: 1...12, using: &random)
+            for unit in [TextLimitUnit.characters, .utf8Bytes] {
+                let parts = Fallbacks.split(text, limit: limit, unit: unit)
+                #expect(parts == Self.splitCharacterByCharacter(text, limit: limit, unit: unit), "\(text.debugDescription), limit \(limit), \(unit)")
+            }
+        }
+    }
+
+    @Test func splittingALongASCIITextKeepsEveryWordAndBreaksBetweenWords() {
+        let words = (0..<3_000).map { "w\($0)" }
+        let parts = Fallbacks.split(words.joined(separator: " "), limit: 2_000, unit: .characters)
+        #expect(parts.count > 1)
+        #expect(parts.allSatisfy { $0.count <= 2_000 && !$0.hasPrefix(" ") && !$0.hasSuffix(" ") })
+        #expect(parts.flatMap { $0.split(separator: " ").map(String.init) } == words)
+    }
+
+    /// The splitter as first written, one `Character` at a time: the definition the faster one must keep.
+    static func splitCharacterByCharacter(_ text: String, limit: Int, unit: TextLimitUnit) -> [String] {
+        func size(_ c: Character) -> Int { unit == .characters ? 1 : c.utf8.count }
+        func trimmingTrailingWhitespace(_ string: String) -> String {
+            var s = Substring(string)
+            while let last = s.last, last.isWhitespace { s = s.dropLast() }
+            return s.isEmpty ? string : String(s)
+        }
+        guard limit > 0 else { return [text] }
+        if !text.isEmpty, text.utf8.count <= limit { return [text] }
+        var pieces: [String] = []
+        var current: [Character] = []
+        var currentSize = 0
+        var lastBreak: Int? = nil
+        for c in text {
+            let s = size(c)
+            if currentSize + s > limit, !current.isEmpty {
+                let cut = (lastBreak ?? current.count) > 0 ? (lastBreak ?? current.count) : current.count
+                pieces.append(trimmingTrailingWhitespace(String(current[..<cut])))
+                current = Array(Array(current[cut...]).drop(while: { $0.isWhitespace }))
+                currentSize = current.reduce(0) { $0 + size($1) }
+                lastBreak = nil
+                if currentSize + s > limit, !current.isEmpty {
+                    pieces.append(String(current))
+                    current = []
+                    currentSize = 0
+                }
+            }
+            if current.isEmpty && c.isWhitespace && !pieces.isEmpty { continue }
+            current.append(c)
+            currentSize += s
+            if c.isWhitespace { lastBreak = current.count }
+        }
+        if !current.isEmpty { pieces.append(String(current)) }
+        return pieces.filter { !$0.isEmpty }
     }
 }

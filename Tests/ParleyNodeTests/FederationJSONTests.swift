@@ -34,6 +34,33 @@ import Testing
         #expect(String(decoding: TransactionBody.json(origin: "a", sealed: []), as: UTF8.self) == #"{"envelopes":[],"origin":"a"}"#)
     }
 
+    @Test func theBodySizeIsKnownBeforeTheBodyIsBuilt() {
+        let origin = "whats\"app\\.demo"
+        for sizes in [[], [0], [1], [2], [3], [1_400, 5, 0, 16_900], Array(repeating: 1_518, count: 37)] {
+            let sealed = sizes.map { Data(repeating: 7, count: $0) }
+            #expect(TransactionBody.jsonSize(origin: origin, sealedSizes: sizes) == TransactionBody.json(origin: origin, sealed: sealed).count)
+        }
+    }
+
+    @Test func aClaimIsCutIntoRunsWhoseBodiesFitInOrder() {
+        let origin = "whatsapp.demo"
+        let sizes = [16_900, 1_500, 16_900, 16_900, 40_000, 300, 300, 16_900]
+        let maxBytes = 50_000
+        let runs = TransactionBody.runs(Array(sizes.indices), origin: origin, maxBytes: maxBytes) { sizes[$0] }
+        #expect(runs.joined().elementsEqual(sizes.indices), "every envelope once, in claim order")
+        for run in runs {
+            let body = TransactionBody.jsonSize(origin: origin, sealedSizes: run.map { sizes[$0] })
+            #expect(body <= maxBytes || run.count == 1, "only a lone envelope may be over: \(run)")
+        }
+        #expect(runs == [[0, 1, 2], [3], [4], [5, 6, 7]])
+        // Each run is as long as the limit allows: the next envelope would not have fit.
+        for (run, next) in zip(runs, runs.dropFirst()) {
+            #expect(TransactionBody.jsonSize(origin: origin, sealedSizes: (run + [next[0]]).map { sizes[$0] }) > maxBytes)
+        }
+        #expect(TransactionBody.runs([Int](), origin: origin, maxBytes: maxBytes) { _ in 0 }.isEmpty)
+        #expect(TransactionBody.runs(Array(0..<500), origin: origin, maxBytes: 8 << 20) { _ in 1_518 }.count == 1, "1 KiB messages: one body")
+    }
+
     @Test func anAnswerKeepsOptionalFieldsOnlyWhenPresent() throws {
         let answer = TransactionAnswer(results: [
             .init(id: "aa", status: "accepted"),

@@ -1,5 +1,5 @@
 // Each adapter's pure codec: decode of its text-message webhook fixture, and encode of an outbound text
-// message. The adapters are linked as the parent package's dynamic library products and called directly
+// message; and the host's split of a text too long for the destination. The adapters are linked as the parent package's dynamic library products and called directly
 // (not through the C ABI), so this measures the codec only.
 import Benchmark
 import Foundation
@@ -84,6 +84,18 @@ let benchmarks: @Sendable () -> Void = {
                 for _ in benchmark.scaledIterations {
                     blackHole(try? adapter.encode(outbound))
                 }
+            }
+        }
+    }
+
+    // A text over the destination's limit is split by the host before the adapter sees it (16 KiB → 9 Messenger
+    // messages): ASCII words, and the same length with accents and emoji (grapheme by grapheme).
+    let ascii = String(String(repeating: "xxxxxxxxx ", count: 1_640).prefix(16_384))
+    let mixed = String(String(repeating: "été 👋🏽 x ", count: 2_000).prefix(ascii.count))
+    for (name, text) in [("ASCII", ascii), ("accents and emoji", mixed)] {
+        Benchmark("Fallbacks split 16 KiB \(name) text at 2,000 characters") { benchmark in
+            for _ in benchmark.scaledIterations {
+                blackHole(Fallbacks.split(text, limit: 2_000, unit: .characters))
             }
         }
     }
