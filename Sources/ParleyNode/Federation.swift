@@ -36,7 +36,7 @@ extension TransactionBody {
     /// between its claim and its request).
     static func json(origin: String, sealed: [Data]) -> [UInt8] {
         var out: [UInt8] = []
-        out.reserveCapacity(sealed.reduce(origin.utf8.count + 32) { $0 + ($1.count + 2) / 3 * 4 + 3 })
+        out.reserveCapacity(jsonSize(origin: origin, sealedSizes: sealed.lazy.map(\.count)))
         out.append(contentsOf: #"{"envelopes":["#.utf8)
         for (index, envelope) in sealed.enumerated() {
             if index > 0 { out.append(UInt8(ascii: ",")) }
@@ -52,34 +52,36 @@ extension TransactionBody {
 
     /// The length of ``json(origin:sealed:)`` for envelopes of these sizes, without building it.
     static func jsonSize(origin: String, sealedSizes: some Sequence<Int>) -> Int {
+        var size = emptyJSONSize(origin: origin)
+        for (index, bytes) in sealedSizes.enumerated() { size += (index > 0 ? 1 : 0) + quotedBase64Size(bytes) }
+        return size
+    }
+
+    /// `"<base64>"` of `sealedBytes` bytes: one envelope in the body, without its separating comma.
+    static func quotedBase64Size(_ sealedBytes: Int) -> Int { (sealedBytes + 2) / 3 * 4 + 2 }
+
+    /// The body with no envelopes: `{"envelopes":[],"origin":…}`.
+    private static func emptyJSONSize(origin: String) -> Int {
         var originBytes: [UInt8] = []
         JSONValue.appendString(origin, to: &originBytes)
-        var size = #"{"envelopes":["#.utf8.count + #"],"origin":"#.utf8.count + originBytes.count + 1
-        var count = 0
-        for bytes in sealedSizes {
-            size += (bytes + 2) / 3 * 4 + 2
-            count += 1
-        }
-        return size + max(0, count - 1)
+        return #"{"envelopes":["#.utf8.count + #"],"origin":"#.utf8.count + originBytes.count + 1
     }
 
     /// Cuts a claim, in order, into runs whose bodies stay within `maxBytes` (a run holds one envelope at least,
     /// however large): the peer refuses a longer body with 413, and a claim of 500 large messages would be one.
     static func runs<Item>(_ items: [Item], origin: String, maxBytes: Int, sealedSize: (Item) -> Int) -> [[Item]] {
-        let fixed = jsonSize(origin: origin, sealedSizes: [])
+        let empty = emptyJSONSize(origin: origin)
         var runs: [[Item]] = []
         var current: [Item] = []
-        var size = fixed
+        var size = empty
         for item in items {
-            let added = (sealedSize(item) + 2) / 3 * 4 + 2 + (current.isEmpty ? 0 : 1)
-            if !current.isEmpty, size + added > maxBytes {
+            let envelope = quotedBase64Size(sealedSize(item))
+            if !current.isEmpty, size + 1 + envelope > maxBytes {
                 runs.append(current)
                 current = []
-                size = fixed
-                size += added - 1
-            } else {
-                size += added
+                size = empty
             }
+            size += (current.isEmpty ? 0 : 1) + envelope
             current.append(item)
         }
         if !current.isEmpty { runs.append(current) }
